@@ -1,0 +1,53 @@
+import { lifelinePaths, type LifelinePaths } from '../config/paths.js';
+import { loadConfig } from '../config/store.js';
+import type { Config } from '../config/schema.js';
+import { resolveRepo, resolveTarget, type ResolvedTarget, type RepoLocation } from '../config/resolve.js';
+import type { ConnInfo } from '../postgres/conninfo.js';
+import { createOutput, type Output } from './output.js';
+
+/** Options every command accepts (commander's global options). */
+export interface GlobalOptions {
+  json?: boolean;
+  plain?: boolean;
+  db?: string;
+  target?: string;
+  repo?: string;
+}
+
+/** What a command needs to know about its surroundings; built once per invocation. */
+export interface Context {
+  paths: LifelinePaths;
+  config: Config;
+  out: Output;
+  env: NodeJS.ProcessEnv;
+  target(): ResolvedTarget;
+  repo(): RepoLocation;
+  /** The connection for the resolved target, bringing the sandbox up when it is the target. */
+  connect(): Promise<{ conn: ConnInfo; label: string; sandbox: boolean }>;
+  signal: AbortSignal;
+}
+
+export function createContext(options: GlobalOptions, signal: AbortSignal, env: NodeJS.ProcessEnv = process.env): Context {
+  const paths = lifelinePaths(env);
+  const config = loadConfig(paths);
+  const out = createOutput(Boolean(options.json));
+  return {
+    paths,
+    config,
+    out,
+    env,
+    signal,
+    target: () => resolveTarget(config, options, env),
+    repo: () => resolveRepo(config, paths, options.repo, env),
+    async connect() {
+      const target = resolveTarget(config, options, env);
+      if (target.kind === 'sandbox') {
+        const { ensureSandbox } = await import('../postgres/sandbox.js');
+        const sandbox = await ensureSandbox({ paths, signal, onNote: (text) => out.note(text) });
+        return { conn: sandbox.conn, label: `sandbox (${sandbox.dataDir})`, sandbox: true };
+      }
+      const { describeConn } = await import('../postgres/conninfo.js');
+      return { conn: target.conn, label: `${describeConn(target.conn)} [${target.source}]`, sandbox: false };
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Errors a user can act on. The CLI edge prints `message` and `hint` and maps `exitCode`;
+ * anything that is not a LifelineError is a bug and keeps its stack trace.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'DB_UNREACHABLE'
+  | 'DB_AUTH'
+  | 'DB_PRIVILEGE'
+  | 'DB_QUERY'
+  | 'TOOL_MISSING'
+  | 'TOOL_TOO_OLD'
+  | 'TOOL_FAILED'
+  | 'SANDBOX'
+  | 'REPO_UNWRITABLE'
+  | 'REPO_FULL'
+  | 'REPO_LOCKED'
+  | 'REPO_CORRUPT'
+  | 'REPO_READ'
+  | 'BACKUP_NOT_FOUND'
+  | 'BACKUP_AMBIGUOUS'
+  | 'BACKUP_FAILED'
+  | 'VERIFY_FAILED'
+  | 'RESTORE_FAILED'
+  | 'RESTORE_REFUSED'
+  | 'INPUT_NEEDED'
+  | 'ABORTED';
+
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  warning: 3,
+  inputNeeded: 4,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+const exitFor: Partial<Record<ErrorCode, ExitCode>> = {
+  USAGE: EXIT.usage,
+  CONFIG_INVALID: EXIT.usage,
+  INPUT_NEEDED: EXIT.inputNeeded,
+  ABORTED: EXIT.interrupted,
+};
+
+export class LifelineError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'LifelineError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  get exitCode(): ExitCode {
+    return exitFor[this.code] ?? EXIT.failure;
+  }
+}
+
+export function isLifelineError(error: unknown): error is LifelineError {
+  return error instanceof LifelineError;
+}
+
+/** Node's system errors (ENOSPC, EACCES, ...) carry a `code` string. */
+export function errnoCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function abortError(signal?: AbortSignal): LifelineError {
+  const reason = signal?.reason;
+  if (reason instanceof LifelineError) return reason;
+  return new LifelineError('ABORTED', 'Interrupted.', { hint: 'Nothing was left half-written; run the command again.' });
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw abortError(signal);
+}

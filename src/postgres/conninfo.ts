@@ -1,0 +1,111 @@
+import { LifelineError } from '../errors.js';
+
+/**
+ * Where a database is, split into libpq's parts so that the password can travel through the
+ * environment (PGPASSWORD) and never through argv, logs or the audit trail.
+ * Fields left undefined are taken from libpq's own PG* variables by both pg tools and node-pg.
+ */
+export interface ConnInfo {
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  /** Other libpq parameters (sslmode, application_name, options, ...). */
+  params: Record<string, string>;
+}
+
+const ENV_FOR_PARAM: Record<string, string> = {
+  sslmode: 'PGSSLMODE',
+  sslrootcert: 'PGSSLROOTCERT',
+  sslcert: 'PGSSLCERT',
+  sslkey: 'PGSSLKEY',
+  application_name: 'PGAPPNAME',
+  options: 'PGOPTIONS',
+  connect_timeout: 'PGCONNECT_TIMEOUT',
+  target_session_attrs: 'PGTARGETSESSIONATTRS',
+};
+
+export function parseConnectionUrl(url: string): ConnInfo {
+  let parsed: URL;
+  try {
+    if (!/^postgres(ql)?:\/\//i.test(url)) throw new Error('scheme');
+    // WHATWG URL cannot parse an empty host with a port-less authority for custom schemes
+    // reliably; swap the scheme for one it treats generically.
+    parsed = new URL(url.replace(/^postgres(ql)?:/i, 'pg:'));
+  } catch {
+    throw new LifelineError('USAGE', `Not a PostgreSQL connection URL: ${redactUrl(url)}`, {
+      hint: 'Use postgresql://user@host:5432/dbname (put the password in PGPASSWORD or ~/.pgpass).',
+    });
+  }
+  const params: Record<string, string> = {};
+  for (const [key, value] of parsed.searchParams) params[key] = value;
+  const info: ConnInfo = { params };
+  const host = decodeURIComponent(parsed.hostname);
+  if (host) info.host = host.replace(/^\[(.*)\]$/, '$1');
+  if (parsed.port) info.port = Number(parsed.port);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database) info.database = database;
+  if (parsed.username) info.user = decodeURIComponent(parsed.username);
+  if (parsed.password) info.password = decodeURIComponent(parsed.password);
+  for (const key of ['host', 'port', 'dbname', 'user', 'password'] as const) {
+    const value = params[key];
+    if (value === undefined) continue;
+    delete params[key];
+    if (key === 'host') info.host = value;
+    else if (key === 'port') info.port = Number(value);
+    else if (key === 'dbname') info.database = value;
+    else if (key === 'user') info.user = value;
+    else info.password = value;
+  }
+  if (info.port !== undefined && !(Number.isInteger(info.port) && info.port > 0 && info.port < 65536)) {
+    throw new LifelineError('USAGE', `Invalid port in connection URL: ${redactUrl(url)}`);
+  }
+  return info;
+}
+
+/** A URL for people: never contains the password. */
+export function describeConn(info: ConnInfo): string {
+  const user = info.user ? `${encodeURIComponent(info.user)}@` : '';
+  const socket = info.host?.startsWith('/');
+  const host = info.host && !socket ? info.host : '';
+  const port = info.port && !socket ? `:${info.port}` : '';
+  const query = new URLSearchParams();
+  if (socket) {
+    query.set('host', info.host!);
+    if (info.port) query.set('port', String(info.port));
+  }
+  for (const [key, value] of Object.entries(info.params)) if (key !== 'password') query.set(key, value);
+  const qs = query.toString();
+  return `postgresql://${user}${host}${port}/${encodeURIComponent(info.database ?? '')}${qs ? `?${qs.replace(/%2F/g, '/')}` : ''}`;
+}
+
+/** The same connection pointed at another database of the same server. */
+export function withDatabase(info: ConnInfo, database: string): ConnInfo {
+  return { ...info, params: { ...info.params }, database };
+}
+
+/**
+ * Environment for a pg tool (pg_dump, psql, ...). Starts from the caller's environment so that
+ * PG* variables and ~/.pgpass keep working, then overrides with what `info` names.
+ */
+export function toolEnv(info: ConnInfo, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  if (info.host !== undefined) env.PGHOST = info.host;
+  if (info.port !== undefined) env.PGPORT = String(info.port);
+  if (info.database !== undefined) env.PGDATABASE = info.database;
+  if (info.user !== undefined) env.PGUSER = info.user;
+  if (info.password !== undefined) env.PGPASSWORD = info.password;
+  for (const [key, value] of Object.entries(info.params)) {
+    const name = ENV_FOR_PARAM[key];
+    if (name) env[name] = value;
+  }
+  return env;
+}
+
+/** Removes the password from anything that looks like a connection URL inside a text. */
+export function redactUrl(text: string): string {
+  return text
+    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@')
+    .replace(/([?&]password=)[^&\s]*/gi, '$1***');
+}
