@@ -1,0 +1,64 @@
+import { Option, type Command } from 'commander';
+import { EXIT, LifelineError } from '../../errors.js';
+import type { Run } from '../main.js';
+import { backupLabels } from '../../storage/manifest.js';
+import { formatBytes, formatDuration } from '../format.js';
+
+interface BackupFlags {
+  label?: string;
+  reason?: string;
+  operator?: string;
+  physical?: boolean;
+  jobs?: string;
+  verbose?: boolean;
+}
+
+export function registerBackup(program: Command, run: Run): void {
+  program
+    .command('backup')
+    .description('take a backup of the target database into the repository')
+    .addOption(new Option('--label <label>', 'why this backup exists').choices([...backupLabels]))
+    .option('--reason <text>', 'free text recorded in the manifest (required for --label manual)')
+    .option('--operator <name>', 'who takes the backup (else SUDO_USER, else the OS user)')
+    .option('--verbose', 'print every table as pg_dump reaches it')
+    .action(
+      run<BackupFlags>(async (ctx, flags) => {
+        const label = (flags.label ?? 'daily') as (typeof backupLabels)[number];
+        if (label === 'manual' && !flags.reason?.trim()) {
+          throw new LifelineError('USAGE', 'A manual backup needs a reason.', { hint: 'Add --reason "<why>", e.g. --reason "before schema change".' });
+        }
+        const [{ logicalBackup }, { openRepository }, { operatorName }] = await Promise.all([
+          import('../../engine/backup/logical.js'),
+          import('../../storage/open-repository.js'),
+          import('../../engine/operator.js'),
+        ]);
+        const target = await ctx.connect();
+        const repoLocation = ctx.repo();
+        const repo = await openRepository(repoLocation.url);
+        ctx.out.note(`backing up ${target.label} into ${repo.store.location}`);
+        const started = Date.now();
+        const { manifest } = await logicalBackup({
+          conn: target.conn,
+          repo,
+          label,
+          reason: flags.reason,
+          operator: operatorName(flags.operator, ctx.env),
+          compression: ctx.config.backup.compression,
+          compressionLevel: ctx.config.backup.compressionLevel,
+          lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds,
+          signal: ctx.signal,
+          onProgress: (p) => {
+            if (p.message && (flags.verbose || !p.message.startsWith('dumping '))) ctx.out.note(p.message);
+          },
+        });
+        const size = manifest.objects.reduce((sum, o) => sum + o.size, 0);
+        const rows = manifest.tables?.reduce((sum, t) => sum + t.rows, 0) ?? 0;
+        ctx.out.result({ backup: manifest });
+        ctx.out.line(
+          `backup ${manifest.id} complete: ${formatBytes(size)} stored (${manifest.compression.algorithm}), ` +
+            `${manifest.tables?.length ?? 0} tables, ${rows} rows, ${formatDuration(Date.now() - started)}`,
+        );
+        return EXIT.ok;
+      }),
+    );
+}

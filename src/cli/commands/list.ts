@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { EXIT } from '../../errors.js';
+import type { Run } from '../main.js';
+import { formatAge, formatBytes, table } from '../format.js';
+
+export function registerList(program: Command, run: Run): void {
+  program
+    .command('list')
+    .description('backups in the repository, newest first, with their verification state')
+    .action(
+      run(async (ctx) => {
+        const { openRepository } = await import('../../storage/open-repository.js');
+        const repo = await openRepository(ctx.repo().url);
+        const { backups, problems } = await repo.listBackups();
+        const rows = await Promise.all(
+          backups.map(async (m) => ({
+            id: m.id,
+            kind: m.kind,
+            label: m.label,
+            reason: m.reason ?? null,
+            operator: m.operator,
+            database: m.database ?? null,
+            startedAt: m.startedAt,
+            finishedAt: m.finishedAt,
+            snapshotAt: m.snapshotAt ?? null,
+            sizeBytes: m.objects.reduce((sum, o) => sum + o.size, 0),
+            compression: m.compression.algorithm,
+            verifiedLevel: (await repo.verifiedLevel(m.id)) ?? null,
+          })),
+        );
+        ctx.out.result({ repository: repo.store.location, backups: rows, problems });
+        if (!rows.length) ctx.out.line(`no backups yet in ${repo.store.location} (take one with \`lifeline backup\`)`);
+        else {
+          ctx.out.line(
+            table([
+              ['ID', 'KIND', 'LABEL', 'DATABASE', 'AGE', 'SIZE', 'VERIFIED', 'REASON'],
+              ...rows.map((r) => [r.id, r.kind, r.label, r.database ?? '-', formatAge(r.finishedAt), formatBytes(r.sizeBytes), r.verifiedLevel ?? 'no', r.reason ?? '']),
+            ]),
+          );
+        }
+        for (const problem of problems) ctx.out.note(`warning: ${problem}`);
+        return EXIT.ok;
+      }),
+    );
+}

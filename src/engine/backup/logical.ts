@@ -1,0 +1,162 @@
+import { execa } from 'execa';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import readline from 'node:readline';
+import { LifelineError, abortError } from '../../errors.js';
+import type { Compression } from '../../config/schema.js';
+import { toolEnv, type ConnInfo } from '../../postgres/conninfo.js';
+import { connect } from '../../postgres/client.js';
+import { serverFacts } from '../../postgres/facts.js';
+import { findTool } from '../../postgres/tools.js';
+import type { Repository } from '../../storage/repository.js';
+import type { BackupLabel, Manifest } from '../../storage/manifest.js';
+import { compressor } from '../compress/codec.js';
+import { throttle, type ProgressCallback } from '../progress.js';
+import { hostName } from '../operator.js';
+import { dumpedTables, fingerprintTables } from './fingerprint.js';
+
+export interface LogicalBackupOptions {
+  conn: ConnInfo;
+  repo: Repository;
+  label: BackupLabel;
+  reason?: string;
+  operator: string;
+  compression: Compression;
+  compressionLevel?: number;
+  /** pg_dump gives up instead of queueing behind (and blocking) DDL for longer than this. */
+  lockWaitTimeoutSeconds: number;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+}
+
+export interface LogicalBackupResult {
+  manifest: Manifest;
+}
+
+/**
+ * pg_dump -Fc → compression → store, streamed with back-pressure; row counts and fingerprints are
+ * taken in the very snapshot pg_dump dumps (exported from our session), and the manifest is
+ * written last so a failed or killed backup never looks complete.
+ */
+export async function logicalBackup(options: LogicalBackupOptions): Promise<LogicalBackupResult> {
+  const { conn, repo, signal } = options;
+  const progress = throttle(options.onProgress);
+  const startedAt = new Date();
+  progress({ phase: 'connect', message: 'connecting to the database' });
+  const client = await connect(conn);
+  let snapshotOpen = false;
+  try {
+    const facts = await serverFacts(client);
+    const pgDump = await findTool('pg_dump', { major: facts.major });
+    const codec = compressor(options.compression, options.compressionLevel);
+
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    snapshotOpen = true;
+    const { rows } = await client.query<{ snapshot: string; at: Date }>(
+      'SELECT pg_export_snapshot() AS snapshot, clock_timestamp() AS at',
+    );
+    const { snapshot, at: snapshotAt } = rows[0];
+    const tables = await dumpedTables(client);
+
+    await repo.initialize();
+    const id = await repo.reserveBackupId(options.label, startedAt);
+    const objectName = `data.dump${codec.extension}`;
+    progress({ phase: 'dump', bytes: 0, totalBytes: facts.sizeBytes, message: `backup ${id}: dumping ${facts.database}` });
+
+    const dump = execa(
+      pgDump.path,
+      ['--format=custom', '--compress=0', '--verbose', '--no-password', `--snapshot=${snapshot}`, `--lock-wait-timeout=${options.lockWaitTimeoutSeconds}s`],
+      { env: toolEnv(conn), extendEnv: false, stdout: 'pipe', stderr: 'pipe', buffer: false, cancelSignal: signal, reject: false },
+    );
+    const stderrTail: string[] = [];
+    readline.createInterface({ input: dump.stderr! }).on('line', (line) => {
+      stderrTail.push(line);
+      if (stderrTail.length > 20) stderrTail.shift();
+      const table = /dumping contents of table "?([^"]+)"?/.exec(line);
+      if (table) progress({ phase: 'dump', message: `dumping ${table[1]}` });
+    });
+
+    const { stream: compress, done: compressDone } = codec.create(signal);
+    let stored = 0;
+    // Ends the stream with an error unless pg_dump and the codec both succeeded, so the store
+    // discards the object instead of publishing a truncated dump.
+    const guard = new Transform({
+      transform(chunk: Buffer, _enc, callback) {
+        stored += chunk.length;
+        progress({ phase: 'dump', bytes: stored, totalBytes: facts.sizeBytes });
+        callback(null, chunk);
+      },
+      flush(callback) {
+        Promise.all([dump, compressDone]).then(
+          ([result]) => callback(result.exitCode === 0 && !signal?.aborted ? null : dumpError(result, stderrTail, signal)),
+          (error) => callback(error),
+        );
+      },
+    });
+    const piping = pipeline(dump.stdout as Readable, compress, guard).catch(() => undefined);
+    const fingerprinting = fingerprintTables(client, tables, { signal });
+    fingerprinting.catch(() => undefined);
+
+    let put;
+    try {
+      put = await repo.store.put(repo.backupKey(id, objectName), guard, { signal });
+    } catch (error) {
+      dump.kill();
+      await Promise.allSettled([dump, piping]);
+      throw error;
+    } finally {
+      await piping;
+    }
+    progress({ phase: 'fingerprint', message: `counting rows in ${tables.length} tables (same snapshot)` });
+    const tableFacts = await fingerprinting;
+    await client.query('COMMIT');
+    snapshotOpen = false;
+
+    const manifest: Manifest = {
+      formatVersion: 1,
+      id,
+      kind: 'logical',
+      label: options.label,
+      ...(options.reason ? { reason: options.reason } : {}),
+      operator: options.operator,
+      host: hostName(),
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      snapshotAt: snapshotAt.toISOString(),
+      database: facts.database,
+      serverVersion: facts.version,
+      serverVersionNum: facts.versionNum,
+      toolVersions: { pg_dump: pgDump.version.text },
+      systemIdentifier: facts.systemIdentifier,
+      compression: { algorithm: codec.algorithm, ...(codec.level ? { level: codec.level } : {}) },
+      objects: [{ name: objectName, size: put.size, sha256: put.sha256 }],
+      tables: tableFacts,
+      extra: { format: 'custom', databaseSizeBytes: facts.sizeBytes },
+    };
+    await repo.writeManifest(manifest);
+    progress({ phase: 'done', bytes: put.size, message: `backup ${id} complete` });
+    return { manifest };
+  } finally {
+    if (snapshotOpen) await client.query('ROLLBACK').catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
+function dumpError(result: { exitCode?: number; signal?: string; isCanceled?: boolean }, stderrTail: string[], signal?: AbortSignal): Error {
+  if (signal?.aborted) return abortError(signal);
+  const lastError = [...stderrTail].reverse().find((line) => /error|fatal/i.test(line)) ?? stderrTail.at(-1) ?? '';
+  const detail = lastError.replace(/^pg_dump: (error: )?/, '');
+  if (result.signal) {
+    return new LifelineError('BACKUP_FAILED', `pg_dump was killed (${result.signal}); no backup was recorded.`, {
+      hint: 'Run the backup again; nothing partial was kept.',
+    });
+  }
+  if (/lock/i.test(detail) && /timeout|could not obtain/i.test(detail)) {
+    return new LifelineError('BACKUP_FAILED', `pg_dump could not lock a table in time: ${detail}`, {
+      hint: 'A long-running DDL or transaction holds a lock; retry later or raise backup.lockWaitTimeoutSeconds.',
+    });
+  }
+  return new LifelineError('BACKUP_FAILED', `pg_dump failed (exit ${result.exitCode}): ${detail}`, {
+    hint: 'Check the database connection and the role\'s privileges (it must be able to read every table).',
+  });
+}
