@@ -1,0 +1,75 @@
+import { execa } from 'execa';
+import readline from 'node:readline';
+import { LifelineError, abortError } from '../../errors.js';
+import { toolEnv, type ConnInfo } from '../../postgres/conninfo.js';
+import type { PgTool } from '../../postgres/tools.js';
+import type { Manifest } from '../../storage/manifest.js';
+import type { Repository } from '../../storage/repository.js';
+import type { ProgressCallback } from '../progress.js';
+import { streamDump, type StreamedObject } from './stream-dump.js';
+
+export interface PgRestoreRun {
+  /** Tables whose data pg_restore processed ("schema.table"). */
+  tablesSeen: Set<string>;
+  read: StreamedObject;
+  warnings: string[];
+}
+
+/**
+ * Feeds a stored dump to pg_restore through its stdin. `args` decide what pg_restore does with it
+ * (`-f /dev/null` to read the whole archive, `-d <db>` to restore). Throws RESTORE_FAILED with
+ * pg_restore's own last error line when it fails.
+ */
+export async function pgRestoreFromBackup(options: {
+  repo: Repository;
+  manifest: Manifest;
+  pgRestore: PgTool;
+  args: string[];
+  conn?: ConnInfo;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  onLine?: (line: string) => void;
+}): Promise<PgRestoreRun> {
+  const { signal } = options;
+  const child = execa(options.pgRestore.path, ['--verbose', ...options.args], {
+    env: options.conn ? toolEnv(options.conn) : process.env,
+    extendEnv: false,
+    stdin: 'pipe',
+    stdout: 'ignore',
+    stderr: 'pipe',
+    buffer: false,
+    cancelSignal: signal,
+    reject: false,
+  });
+  const tablesSeen = new Set<string>();
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  readline.createInterface({ input: child.stderr! }).on('line', (line) => {
+    const table = /processing data for table "([^"]+)"/.exec(line);
+    if (table) {
+      tablesSeen.add(table[1]);
+      options.onProgress?.({ phase: 'restore', message: `restoring ${table[1]}` });
+    }
+    if (/error|fatal/i.test(line)) errors.push(line.replace(/^pg_restore: (error: )?/, ''));
+    else if (/warning/i.test(line)) warnings.push(line);
+    options.onLine?.(line);
+  });
+  let read: StreamedObject | undefined;
+  let streamError: unknown;
+  try {
+    read = await streamDump({ repo: options.repo, manifest: options.manifest, sink: child.stdin!, signal, onProgress: options.onProgress });
+  } catch (error) {
+    streamError = error;
+    child.stdin?.destroy();
+  }
+  const result = await child;
+  if (signal?.aborted) throw abortError(signal);
+  if (result.exitCode !== 0 || errors.length) {
+    const detail = errors.find((e) => !/^warning/i.test(e)) ?? errors[0] ?? (result.signal ? `killed by ${result.signal}` : `exit ${result.exitCode}`);
+    throw new LifelineError('RESTORE_FAILED', `pg_restore failed: ${detail}`, {
+      hint: 'The target was left as it was before this step; see the error above.',
+    });
+  }
+  if (streamError) throw streamError;
+  return { tablesSeen, read: read!, warnings };
+}

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Manifest, StoredObject } from '../../storage/manifest.js';
+import type { Repository } from '../../storage/repository.js';
+import { decompressor } from '../compress/codec.js';
+import type { ProgressCallback } from '../progress.js';
+
+export interface StreamedObject {
+  object: StoredObject;
+  /** What was read from the store: compared with the manifest by the caller. */
+  size: number;
+  sha256: string;
+}
+
+/** The logical dump object of a backup (custom format, possibly compressed). */
+export function dumpObject(manifest: Manifest): StoredObject {
+  const object = manifest.objects.find((o) => o.name.startsWith('data.dump'));
+  if (!object) throw new Error(`backup ${manifest.id} has no data.dump object`);
+  return object;
+}
+
+/**
+ * Streams a stored dump, decompressed, into `sink` (usually a pg_restore's stdin), hashing the
+ * stored bytes on the way so one read proves integrity and feeds the restore.
+ */
+export async function streamDump(options: {
+  repo: Repository;
+  manifest: Manifest;
+  sink: Writable;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+}): Promise<StreamedObject> {
+  const { repo, manifest, sink, signal, onProgress } = options;
+  const object = dumpObject(manifest);
+  const source: Readable = await repo.store.get(repo.backupKey(manifest.id, object.name), { signal });
+  const hash = createHash('sha256');
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      size += chunk.length;
+      hash.update(chunk);
+      onProgress?.({ phase: 'read', bytes: size, totalBytes: object.size });
+      callback(null, chunk);
+    },
+  });
+  const { stream: decompress, done } = decompressor(manifest.compression.algorithm).create(signal);
+  await Promise.all([pipeline(source, meter, decompress, sink, { signal }), done]);
+  return { object, size, sha256: hash.digest('hex') };
+}

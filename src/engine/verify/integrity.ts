@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { isLifelineError } from '../../errors.js';
+import type { Manifest } from '../../storage/manifest.js';
+import type { Repository } from '../../storage/repository.js';
+import type { ProgressCallback } from '../progress.js';
+import type { VerifyCheck } from './types.js';
+
+/** Level 1: every object is present and its size and sha256 (as stored) match the manifest. */
+export async function checkIntegrity(options: {
+  repo: Repository;
+  manifest: Manifest;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+}): Promise<VerifyCheck[]> {
+  const { repo, manifest, signal, onProgress } = options;
+  const checks: VerifyCheck[] = [];
+  const total = manifest.objects.reduce((sum, o) => sum + o.size, 0);
+  let done = 0;
+  for (const object of manifest.objects) {
+    const key = repo.backupKey(manifest.id, object.name);
+    const name = `object ${object.name}`;
+    const info = await repo.store.head(key);
+    if (!info) {
+      checks.push({ level: 'integrity', name, ok: false, detail: `missing from the repository (${key})` });
+      continue;
+    }
+    if (info.size !== object.size) {
+      checks.push({ level: 'integrity', name, ok: false, detail: `size ${info.size} bytes, manifest says ${object.size} (truncated or replaced)` });
+      continue;
+    }
+    try {
+      const hash = createHash('sha256');
+      await pipeline(
+        await repo.store.get(key, { signal }),
+        new Writable({
+          write(chunk: Buffer, _enc, callback) {
+            hash.update(chunk);
+            done += chunk.length;
+            onProgress?.({ phase: 'integrity', bytes: done, totalBytes: total });
+            callback();
+          },
+        }),
+        { signal },
+      );
+      const sha256 = hash.digest('hex');
+      checks.push(
+        sha256 === object.sha256
+          ? { level: 'integrity', name, ok: true, detail: `${object.size} bytes, sha256 ${sha256.slice(0, 12)}…` }
+          : { level: 'integrity', name, ok: false, detail: `sha256 ${sha256} differs from the manifest's ${object.sha256} (content changed)` },
+      );
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      checks.push({ level: 'integrity', name, ok: false, detail: isLifelineError(error) ? error.message : String(error) });
+    }
+  }
+  return checks;
+}

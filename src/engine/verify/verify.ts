@@ -1,0 +1,182 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { LifelineError, isLifelineError, throwIfAborted } from '../../errors.js';
+import type { VerifyLevel } from '../../config/schema.js';
+import { describeConn, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
+import { connect } from '../../postgres/client.js';
+import { createCluster } from '../../postgres/cluster.js';
+import { findTool } from '../../postgres/tools.js';
+import type { Manifest } from '../../storage/manifest.js';
+import type { Repository } from '../../storage/repository.js';
+import { pgRestoreFromBackup } from '../restore/pg-restore.js';
+import type { ProgressCallback } from '../progress.js';
+import { quoteIdent } from '../backup/fingerprint.js';
+import { checkConsistency, type SqlAssertion } from './consistency.js';
+import { checkIntegrity } from './integrity.js';
+import { levelRank, passedLevelOf, type VerifyCheck, type VerifyReport } from './types.js';
+
+export interface VerifyOptions {
+  repo: Repository;
+  manifest: Manifest;
+  level: VerifyLevel;
+  /** Restore into this server (CREATEDB needed) instead of a disposable cluster. */
+  staging?: ConnInfo;
+  /** Where disposable clusters are made (a folder lifeline owns). */
+  workDir: string;
+  assertions?: SqlAssertion[];
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  /** Record the report under backups/<id>/verify/ (default true). */
+  record?: boolean;
+}
+
+/**
+ * Climbs the verification ladder up to `level`, stopping at the first level that fails, and
+ * records the outcome. Never throws for a failed check: the report says what failed.
+ */
+export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport> {
+  const { repo, manifest, level, signal, onProgress } = options;
+  const startedAt = new Date().toISOString();
+  const checks: VerifyCheck[] = [];
+  let restoredInto: string | undefined;
+
+  onProgress?.({ phase: 'integrity', message: `integrity: re-reading ${manifest.objects.length} object(s)` });
+  checks.push(...(await checkIntegrity({ repo, manifest, signal, onProgress })));
+  const failedSoFar = () => checks.some((c) => !c.ok);
+
+  if (!failedSoFar() && levelRank(level) >= levelRank('archive') && manifest.kind === 'logical') {
+    const pgRestore = await findTool('pg_restore', { major: Math.floor(manifest.serverVersionNum / 10000) });
+    if (levelRank(level) === levelRank('archive')) {
+      onProgress?.({ phase: 'archive', message: 'archive: reading the whole dump with pg_restore' });
+      checks.push(...(await readArchive(repo, manifest, pgRestore, signal, onProgress)));
+    } else {
+      const result = await restoreAndCheck({ ...options, pgRestore });
+      restoredInto = result.restoredInto;
+      checks.push(...result.checks);
+    }
+  }
+  throwIfAborted(signal);
+  const passedLevel = passedLevelOf(checks, level);
+  const report: VerifyReport = {
+    backupId: manifest.id,
+    requestedLevel: level,
+    passedLevel,
+    ok: passedLevel === level,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    ...(restoredInto ? { restoredInto } : {}),
+    checks,
+  };
+  if (options.record !== false) await repo.addVerification(manifest.id, report);
+  return report;
+}
+
+async function readArchive(
+  repo: Repository,
+  manifest: Manifest,
+  pgRestore: Awaited<ReturnType<typeof findTool>>,
+  signal?: AbortSignal,
+  onProgress?: ProgressCallback,
+): Promise<VerifyCheck[]> {
+  try {
+    const run = await pgRestoreFromBackup({ repo, manifest, pgRestore, args: ['--file=/dev/null'], signal, onProgress });
+    return [{ level: 'archive', name: 'archive readable', ok: true, detail: `pg_restore read every entry` }, tablesCheck('archive', manifest, run.tablesSeen)];
+  } catch (error) {
+    if (signal?.aborted || !isLifelineError(error)) throw error;
+    return [{ level: 'archive', name: 'archive readable', ok: false, detail: error.message }];
+  }
+}
+
+/** Every table the manifest counted has a data entry in the archive. */
+function tablesCheck(level: VerifyLevel, manifest: Manifest, seen: Set<string>): VerifyCheck {
+  const missing = (manifest.tables ?? []).filter((t) => !seen.has(`${t.schema}.${t.table}`));
+  return missing.length
+    ? { level, name: 'table data present', ok: false, detail: `no data entry for ${missing.map((t) => `${t.schema}.${t.table}`).join(', ')}` }
+    : { level, name: 'table data present', ok: true, detail: `${manifest.tables?.length ?? 0} tables` };
+}
+
+async function restoreAndCheck(
+  options: VerifyOptions & { pgRestore: Awaited<ReturnType<typeof findTool>> },
+): Promise<{ checks: VerifyCheck[]; restoredInto: string }> {
+  const { repo, manifest, signal, onProgress } = options;
+  const checks: VerifyCheck[] = [];
+  const database = `lifeline_verify_${manifest.id.replace(/[^A-Za-z0-9]/g, '_').toLowerCase()}`.slice(0, 63);
+  let serverConn: ConnInfo;
+  let cleanup: () => Promise<void>;
+  let restoredInto: string;
+  if (options.staging) {
+    serverConn = options.staging;
+    restoredInto = describeConn(withDatabase(serverConn, database));
+    cleanup = async () => dropDatabase(serverConn, database);
+  } else {
+    await fs.mkdir(options.workDir, { recursive: true, mode: 0o700 });
+    const dir = await fs.mkdtemp(path.join(options.workDir, 'verify-'));
+    onProgress?.({ phase: 'restore', message: 'restore: starting a disposable cluster' });
+    const cluster = await createCluster({ dir, signal });
+    serverConn = cluster.conn('postgres');
+    restoredInto = 'disposable sandbox cluster';
+    cleanup = async () => {
+      await cluster.destroy();
+    };
+  }
+  try {
+    await createDatabase(serverConn, database);
+    const target = withDatabase(serverConn, database);
+    onProgress?.({ phase: 'restore', message: `restore: pg_restore into ${restoredInto}` });
+    try {
+      const run = await pgRestoreFromBackup({
+        repo,
+        manifest,
+        pgRestore: options.pgRestore,
+        args: ['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${database}`],
+        conn: target,
+        signal,
+        onProgress,
+      });
+      checks.push({ level: 'archive', name: 'archive readable', ok: true, detail: 'pg_restore read every entry' }, tablesCheck('archive', manifest, run.tablesSeen));
+      checks.push({ level: 'restore', name: 'restore', ok: true, detail: `restored into ${restoredInto}` });
+    } catch (error) {
+      if (signal?.aborted || !isLifelineError(error)) throw error;
+      checks.push({ level: 'restore', name: 'restore', ok: false, detail: error.message });
+      return { checks, restoredInto };
+    }
+    if (levelRank(options.level) >= levelRank('consistency')) {
+      onProgress?.({ phase: 'consistency', message: 'consistency: comparing rows, keys and indexes with the manifest' });
+      checks.push(
+        ...(await checkConsistency({
+          conn: target,
+          expected: manifest.tables ?? [],
+          assertions: options.assertions,
+          signal,
+          installAmcheck: !options.staging,
+        })),
+      );
+    }
+    return { checks, restoredInto };
+  } finally {
+    await cleanup().catch(() => undefined);
+  }
+}
+
+async function createDatabase(server: ConnInfo, database: string): Promise<void> {
+  const client = await connect(withDatabase(server, server.database ?? 'postgres'));
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
+    await client.query(`CREATE DATABASE ${quoteIdent(database)}`);
+  } catch (error) {
+    throw new LifelineError('DB_PRIVILEGE', `Cannot create the scratch database ${database}: ${(error as Error).message}`, {
+      hint: 'The staging role needs CREATEDB; or verify without --staging to use a disposable cluster.',
+    });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function dropDatabase(server: ConnInfo, database: string): Promise<void> {
+  const client = await connect(withDatabase(server, server.database ?? 'postgres'));
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
