@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { LifelineError } from '../../errors.js';
+import { ensureDir, writeFileAtomic } from '../../fs-util.js';
+import { withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
+import { connect } from '../../postgres/client.js';
+import { quoteIdent } from '../backup/fingerprint.js';
+
+/**
+ * Maintenance mode. `database`: new connections to the target database are refused
+ * (CONNECTION LIMIT 0; superusers still get in to repair) and the other sessions are ended.
+ * `command`: the operator's own on/off commands (a load balancer flag, a feature switch).
+ * The previous settings are saved to a state file BEFORE anything changes, so `off` restores
+ * exactly them, even after lifeline crashed in between.
+ */
+export type MaintenanceStrategy =
+  | { kind: 'database' }
+  | { kind: 'command'; on: string[]; off: string[]; status?: string[] };
+
+export interface MaintenanceOptions {
+  conn: ConnInfo;
+  strategy: MaintenanceStrategy;
+  /** Folder for the saved previous settings (<state>/maintenance). */
+  stateDir: string;
+  operator: string;
+  signal?: AbortSignal;
+}
+
+export interface MaintenanceState {
+  database: string;
+  server: string;
+  strategy: MaintenanceStrategy['kind'];
+  since: string;
+  operator: string;
+  previous?: { connectionLimit: number; allowConnections: boolean };
+}
+
+export interface MaintenanceStatus {
+  on: boolean;
+  state?: MaintenanceState;
+  database: string;
+  /** Sessions on the database other than lifeline's own (database strategy). */
+  otherSessions?: number;
+  connectionLimit?: number;
+}
+
+export interface MaintenanceResult {
+  changed: boolean;
+  terminatedSessions?: number;
+  status: MaintenanceStatus;
+}
+
+function databaseOf(conn: ConnInfo): string {
+  const database = conn.database ?? process.env.PGDATABASE ?? conn.user ?? process.env.PGUSER;
+  if (!database) throw new LifelineError('USAGE', 'No database named for maintenance mode.', { hint: 'Name it in the target URL or PGDATABASE.' });
+  return database;
+}
+
+function stateFile(options: MaintenanceOptions): string {
+  const database = databaseOf(options.conn);
+  const server = `${options.conn.host ?? process.env.PGHOST ?? ''}:${options.conn.port ?? process.env.PGPORT ?? 5432}`;
+  const key = createHash('sha256').update(`${server}/${database}`).digest('hex').slice(0, 16);
+  return path.join(options.stateDir, `${database.replace(/[^A-Za-z0-9_-]/g, '_')}-${key}.json`);
+}
+
+function readState(file: string): MaintenanceState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as MaintenanceState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new LifelineError('REPO_CORRUPT', `Maintenance state file ${file} is unreadable: ${(error as Error).message}`, {
+      hint: 'Check the database settings by hand (pg_database.datconnlimit), then delete the file.',
+    });
+  }
+}
+
+/** The maintenance database of the same server, for ALTER DATABASE and session management. */
+const adminConn = (conn: ConnInfo) => withDatabase(conn, 'postgres');
+
+export async function maintenanceOn(options: MaintenanceOptions): Promise<MaintenanceResult> {
+  const file = stateFile(options);
+  const existing = readState(file);
+  const database = databaseOf(options.conn);
+  if (options.strategy.kind === 'command') {
+    if (!existing) saveState(file, { database, server: '', strategy: 'command', since: new Date().toISOString(), operator: options.operator });
+    await runCommand(options.strategy.on, 'on', options.signal);
+    return { changed: !existing, status: await maintenanceStatus(options) };
+  }
+  const client = await connect(adminConn(options.conn));
+  try {
+    const { rows } = await client.query<{ datconnlimit: number; datallowconn: boolean }>(
+      'SELECT datconnlimit, datallowconn FROM pg_database WHERE datname = $1',
+      [database],
+    );
+    if (!rows.length) throw new LifelineError('DB_UNREACHABLE', `Database "${database}" does not exist.`);
+    if (!existing) {
+      saveState(file, {
+        database,
+        server: `${options.conn.host ?? ''}:${options.conn.port ?? ''}`,
+        strategy: 'database',
+        since: new Date().toISOString(),
+        operator: options.operator,
+        previous: { connectionLimit: rows[0].datconnlimit, allowConnections: rows[0].datallowconn },
+      });
+    }
+    try {
+      await client.query(`ALTER DATABASE ${quoteIdent(database)} CONNECTION LIMIT 0`);
+    } catch (error) {
+      if (!existing) fs.rmSync(file, { force: true });
+      throw new LifelineError('DB_PRIVILEGE', `Cannot put "${database}" in maintenance: ${(error as Error).message}`, {
+        hint: 'The role must own the database (or be superuser); or configure maintenance.strategy "command".',
+      });
+    }
+    const terminated = await client.query<{ n: string }>(
+      `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+        WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      [database],
+    );
+    return { changed: !existing, terminatedSessions: Number(terminated.rows[0].n), status: await maintenanceStatus(options) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function maintenanceOff(options: MaintenanceOptions): Promise<MaintenanceResult> {
+  const file = stateFile(options);
+  const state = readState(file);
+  if (!state) return { changed: false, status: await maintenanceStatus(options) };
+  if (state.strategy === 'command') {
+    if (options.strategy.kind !== 'command') throw new LifelineError('CONFIG_INVALID', 'Maintenance was turned on with the command strategy, which is no longer configured.');
+    await runCommand(options.strategy.off, 'off', options.signal);
+  } else {
+    const previous = state.previous ?? { connectionLimit: -1, allowConnections: true };
+    const client = await connect(adminConn(options.conn));
+    try {
+      await client.query(`ALTER DATABASE ${quoteIdent(state.database)} CONNECTION LIMIT ${Number(previous.connectionLimit)}`);
+    } catch (error) {
+      throw new LifelineError('DB_PRIVILEGE', `Cannot take "${state.database}" out of maintenance: ${(error as Error).message}`, {
+        hint: `Run as the owner: ALTER DATABASE "${state.database}" CONNECTION LIMIT ${previous.connectionLimit};`,
+      });
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  fs.rmSync(file, { force: true });
+  return { changed: true, status: await maintenanceStatus(options) };
+}
+
+export async function maintenanceStatus(options: MaintenanceOptions): Promise<MaintenanceStatus> {
+  const state = readState(stateFile(options));
+  const database = databaseOf(options.conn);
+  if (options.strategy.kind === 'command') {
+    if (options.strategy.status) {
+      const result = await execa(options.strategy.status[0], options.strategy.status.slice(1), { reject: false, cancelSignal: options.signal });
+      return { on: result.exitCode === 0, state, database };
+    }
+    return { on: Boolean(state), state, database };
+  }
+  const client = await connect(adminConn(options.conn));
+  try {
+    const { rows } = await client.query<{ datconnlimit: number; sessions: string }>(
+      `SELECT d.datconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname
+              AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend') AS sessions
+         FROM pg_database d WHERE d.datname = $1`,
+      [database],
+    );
+    if (!rows.length) throw new LifelineError('DB_UNREACHABLE', `Database "${database}" does not exist.`);
+    return { on: Boolean(state) || rows[0].datconnlimit === 0, state, database, otherSessions: Number(rows[0].sessions), connectionLimit: rows[0].datconnlimit };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function saveState(file: string, state: MaintenanceState): void {
+  ensureDir(path.dirname(file));
+  writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+async function runCommand(argv: string[], which: string, signal?: AbortSignal): Promise<void> {
+  if (!argv.length) throw new LifelineError('CONFIG_INVALID', `maintenance.${which}Command is not configured.`, { hint: `lifeline config set maintenance.${which}Command '["cmd","arg"]'` });
+  const result = await execa(argv[0], argv.slice(1), { reject: false, cancelSignal: signal, all: true });
+  if (result.exitCode !== 0) {
+    const last = String(result.all ?? '').trim().split('\n').pop();
+    throw new LifelineError('TOOL_FAILED', `maintenance ${which} command failed (exit ${result.exitCode})${last ? `: ${last}` : ''}`, {
+      hint: `Check maintenance.${which}Command in the config.`,
+    });
+  }
+}
