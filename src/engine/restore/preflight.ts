@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import { withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
+import { connect } from '../../postgres/client.js';
+import { LifelineError, isLifelineError } from '../../errors.js';
+import type { Manifest } from '../../storage/manifest.js';
+import type { RestoreMode } from './restore.js';
+
+export interface Problem {
+  message: string;
+  hint: string;
+}
+
+export interface Preflight {
+  serverMajor: number;
+  isSuperuser: boolean;
+  canCreateDb: boolean;
+  /** Database used for CREATE/ALTER/DROP DATABASE (never the one being replaced). */
+  adminDatabase: string;
+  liveSizeBytes?: number;
+  otherSessions: number;
+  freeBytes?: number;
+  neededBytes?: number;
+  problems: Problem[];
+}
+
+const GiB = 1024 ** 3;
+const fmt = (bytes: number) => `${(bytes / GiB).toFixed(2)} GiB`;
+
+/** Everything that can be known before a restore starts, and what would stop it. */
+export async function preflight(options: {
+  conn: ConnInfo;
+  manifest: Manifest;
+  mode: RestoreMode;
+  live?: string;
+  newDatabase: string;
+  jobs: number;
+  stagingDir: string;
+}): Promise<Preflight> {
+  const { live, mode } = options;
+  const problems: Problem[] = [];
+  const adminDatabase = await pickAdminDatabase(options.conn, mode === 'in-place' ? live : undefined);
+  const client = await connect(withDatabase(options.conn, adminDatabase));
+  try {
+    const { rows } = await client.query<{ major: number; su: boolean; createdb: boolean; data_directory: string | null }>(
+      `SELECT current_setting('server_version_num')::int / 10000 AS major, r.rolsuper AS su, r.rolcreatedb AS createdb,
+              CASE WHEN r.rolsuper THEN current_setting('data_directory') END AS data_directory
+         FROM pg_roles r WHERE r.rolname = current_user`,
+    );
+    const me = rows[0];
+    const liveRow = live
+      ? (
+          await client.query<{ size: string; owner_ok: boolean; sessions: string }>(
+            `SELECT pg_database_size(d.oid) AS size, pg_has_role(d.datdba, 'MEMBER') AS owner_ok,
+                    (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname AND a.pid <> pg_backend_pid()) AS sessions
+               FROM pg_database d WHERE d.datname = $1`,
+            [live],
+          )
+        ).rows[0]
+      : undefined;
+    if (live && !liveRow && mode !== 'into') {
+      problems.push({ message: `Database "${live}" does not exist on the target server.`, hint: `Restore into it with --into ${live}.` });
+    }
+    if (mode === 'into') {
+      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [options.newDatabase]);
+      if (exists.rowCount) problems.push({ message: `Database "${options.newDatabase}" already exists.`, hint: 'Pick a new name with --into; lifeline never restores over an existing database there.' });
+    }
+    if (mode !== 'in-place' && !me.su && !me.createdb) {
+      problems.push({
+        message: `Role cannot create databases, which a ${mode === 'swap' ? 'safe (new database + swap)' : 'side-database'} restore needs.`,
+        hint: mode === 'swap' ? 'Grant CREATEDB to the role, or use --in-place (a safety backup is taken first).' : 'Grant CREATEDB to the role.',
+      });
+    }
+    if (mode === 'swap' && liveRow && !me.su && !liveRow.owner_ok) {
+      problems.push({ message: `Role does not own "${live}", so it cannot rename it.`, hint: 'Run as the database owner, or use --in-place.' });
+    }
+    const otherSessions = Number(liveRow?.sessions ?? 0);
+    if (mode !== 'into' && otherSessions > 0) {
+      problems.push({
+        message: `${otherSessions} other session(s) are connected to "${live}".`,
+        hint: 'Turn maintenance mode on first (`lifeline maintenance on`): it refuses new connections and ends these sessions.',
+      });
+    }
+    const liveSizeBytes = liveRow ? Number(liveRow.size) : undefined;
+    const neededBytes = Math.max(Number(options.manifest.extra?.databaseSizeBytes ?? 0), liveSizeBytes ?? 0) || undefined;
+    let freeBytes: number | undefined;
+    if (me.data_directory && mode !== 'in-place') freeBytes = freeSpace(me.data_directory);
+    if (freeBytes !== undefined && neededBytes && freeBytes < neededBytes * 1.1) {
+      problems.push({
+        message: `Not enough disk for a second copy: ${fmt(freeBytes)} free, about ${fmt(neededBytes * 1.1)} needed.`,
+        hint: 'Free space on the database server, or use --in-place (no second copy).',
+      });
+    }
+    if (options.jobs > 1 && neededBytes) {
+      const staging = freeSpace(options.stagingDir);
+      if (staging !== undefined && staging < neededBytes) {
+        problems.push({ message: `Not enough local disk to stage the dump for --jobs ${options.jobs}: ${fmt(staging)} free in ${options.stagingDir}.`, hint: 'Use --jobs 1 (streams, no staging) or free space.' });
+      }
+    }
+    return { serverMajor: me.major, isSuperuser: me.su, canCreateDb: me.createdb || me.su, adminDatabase, liveSizeBytes, otherSessions, freeBytes, neededBytes, problems };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function freeSpace(dir: string): number | undefined {
+  try {
+    let probe = dir;
+    while (!fs.existsSync(probe) && probe !== '/') probe = probe.slice(0, probe.lastIndexOf('/')) || '/';
+    const stats = fs.statfsSync(probe);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `postgres` where it exists (it does on every managed service), else template1. */
+async function pickAdminDatabase(conn: ConnInfo, fallback?: string): Promise<string> {
+  for (const database of ['postgres', 'template1', ...(fallback ? [fallback] : [])]) {
+    try {
+      const client = await connect(withDatabase(conn, database));
+      await client.end();
+      return database;
+    } catch (error) {
+      if (isLifelineError(error) && error.code !== 'DB_UNREACHABLE') throw error;
+      if (isLifelineError(error) && !/does not exist|not allowed|permission/i.test(error.message)) throw error;
+    }
+  }
+  throw new LifelineError('DB_UNREACHABLE', 'Cannot connect to the postgres or template1 database of the target server.', {
+    hint: 'The role needs CONNECT on the postgres database to create and rename databases.',
+  });
+}

@@ -1,0 +1,270 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { execa } from 'execa';
+import { LifelineError, abortError, isLifelineError, throwIfAborted } from '../../errors.js';
+import { toolEnv, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
+import { connect } from '../../postgres/client.js';
+import { findTool, type PgTool } from '../../postgres/tools.js';
+import type { Manifest } from '../../storage/manifest.js';
+import type { Repository } from '../../storage/repository.js';
+import { quoteIdent, type TableRef } from '../backup/fingerprint.js';
+import { checkIntegrity } from '../verify/integrity.js';
+import { checkConsistency } from '../verify/consistency.js';
+import type { VerifyCheck } from '../verify/types.js';
+import type { ProgressCallback } from '../progress.js';
+import { pgRestoreFromBackup } from './pg-restore.js';
+import { streamDump } from './stream-dump.js';
+import { preflight, type Preflight } from './preflight.js';
+import { carryOverDatabaseSettings } from './database-settings.js';
+
+export type RestoreMode = 'swap' | 'in-place' | 'into';
+
+export interface RestoreOptions {
+  repo: Repository;
+  manifest: Manifest;
+  /** The live target; its database is the one restored (or the server for `into`). */
+  conn: ConnInfo;
+  mode: RestoreMode;
+  /** Side database for mode `into`; must not exist. */
+  into?: string;
+  tables?: TableRef[];
+  schemas?: string[];
+  /** pg_restore -j; above 1 the dump is staged on local disk first (pg_restore cannot seek stdin). */
+  jobs?: number;
+  stagingDir: string;
+  dryRun?: boolean;
+  /** In-place mode: takes the safety backup of the live database; returns its id. */
+  safetyBackup?: () => Promise<string>;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  now?: () => Date;
+}
+
+export interface RestoreResult {
+  mode: RestoreMode;
+  database: string;
+  /** The previous live database, kept under this name (swap mode). */
+  keptAs?: string;
+  safetyBackupId?: string;
+  checks: VerifyCheck[];
+  preflight: Preflight;
+  plan: string[];
+  dryRun: boolean;
+}
+
+const stamp = (date: Date) => date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').replace('T', 't').toLowerCase();
+
+/**
+ * Restores a logical backup. The default never harms the live database before the new copy is
+ * proven: restore into a new database, verify it against the manifest, then swap names in one
+ * short transaction, keeping the old database as <db>__pre_restore_<time>.
+ */
+export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  const { repo, manifest, signal, onProgress } = options;
+  const now = (options.now ?? (() => new Date()))();
+  if (manifest.kind !== 'logical') {
+    throw new LifelineError('RESTORE_REFUSED', `Backup ${manifest.id} is a base backup.`, { hint: 'Restore base backups with `lifeline pitr`.' });
+  }
+  const live = options.conn.database ?? process.env.PGDATABASE;
+  if (!live && options.mode !== 'into') throw new LifelineError('USAGE', 'The target names no database to restore.', { hint: 'Name it in --db, e.g. postgresql://host/shop.' });
+  const partial = Boolean(options.tables?.length || options.schemas?.length);
+  if (partial && options.mode !== 'into') {
+    throw new LifelineError('USAGE', '--table/--schema restore into a side database only.', { hint: 'Add --into <new-db>; the live database stays untouched.' });
+  }
+  const database = options.mode === 'into' ? options.into! : options.mode === 'in-place' ? live! : `${live}__restore_${stamp(now)}`.slice(0, 63);
+  const keptAs = options.mode === 'swap' ? `${live}__pre_restore_${stamp(now)}`.slice(0, 63) : undefined;
+
+  onProgress?.({ phase: 'integrity', message: `checking backup ${manifest.id} before touching anything` });
+  const integrity = await checkIntegrity({ repo, manifest, signal, onProgress });
+  const broken = integrity.filter((c) => !c.ok);
+  if (broken.length) {
+    throw new LifelineError('RESTORE_REFUSED', `Backup ${manifest.id} failed its integrity check: ${broken[0].name}: ${broken[0].detail}`, {
+      hint: 'Nothing was changed. Pick another backup (`lifeline list`) and run `lifeline verify` on it.',
+    });
+  }
+  const check = await preflight({ conn: options.conn, manifest, mode: options.mode, live, newDatabase: database, jobs: options.jobs ?? 1, stagingDir: options.stagingDir });
+  const plan = describePlan(options, database, keptAs, check);
+  if (options.dryRun) return { mode: options.mode, database, keptAs, checks: integrity, preflight: check, plan, dryRun: true };
+  if (check.problems.length) {
+    const [first] = check.problems;
+    throw new LifelineError('RESTORE_REFUSED', first.message, { hint: first.hint });
+  }
+
+  const pgRestore = await findTool('pg_restore', { major: check.serverMajor });
+  const admin = withDatabase(options.conn, check.adminDatabase);
+  const target = withDatabase(options.conn, database);
+  let safetyBackupId: string | undefined;
+  const filterArgs = [
+    ...(options.schemas ?? []).flatMap((s) => ['--schema', s]),
+    ...(options.tables ?? []).flatMap((t) => ['--schema', t.schema, '--table', t.table]),
+  ];
+  const ownerArgs = check.isSuperuser ? [] : ['--no-owner'];
+
+  if (options.mode === 'in-place') {
+    onProgress?.({ phase: 'safety', message: `taking a safety backup of ${live} first` });
+    if (!options.safetyBackup) throw new Error('in-place restore needs a safetyBackup function');
+    safetyBackupId = await options.safetyBackup();
+    throwIfAborted(signal);
+    onProgress?.({ phase: 'restore', message: `restoring ${manifest.id} over ${live} in one transaction` });
+    await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, '--clean', '--if-exists', '--single-transaction', '--exit-on-error', `--dbname=${database}`] });
+  } else {
+    await createDatabaseLike(admin, database, options.mode === 'swap' ? live : undefined, check.isSuperuser);
+    try {
+      onProgress?.({ phase: 'restore', message: `restoring ${manifest.id} into new database ${database}` });
+      await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, ...filterArgs, '--exit-on-error', `--dbname=${database}`] });
+    } catch (error) {
+      await dropDatabase(admin, database).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  onProgress?.({ phase: 'analyze', message: `ANALYZE ${database}` });
+  const client = await connect(target);
+  try {
+    await client.query('ANALYZE');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+
+  onProgress?.({ phase: 'verify', message: 'verifying restored rows against the manifest' });
+  const selected = (t: TableRef) =>
+    !partial || Boolean(options.schemas?.includes(t.schema) || options.tables?.some((x) => x.schema === t.schema && x.table === t.table));
+  const consistency = await checkConsistency({ conn: target, expected: manifest.tables ?? [], only: selected, signal });
+  const failed = consistency.filter((c) => !c.ok);
+  if (failed.length) {
+    if (options.mode === 'swap') await dropDatabase(admin, database).catch(() => undefined);
+    throw new LifelineError('RESTORE_FAILED', `Restored data does not match backup ${manifest.id}: ${failed[0].name}: ${failed[0].detail}`, {
+      hint: options.mode === 'swap' ? `The live database ${live} was not touched.` : `Inspect ${database}; the safety backup is ${safetyBackupId ?? 'n/a'}.`,
+    });
+  }
+
+  if (options.mode === 'swap') {
+    throwIfAborted(signal);
+    onProgress?.({ phase: 'swap', message: `swapping: ${live} → ${keptAs}, ${database} → ${live}` });
+    await carryOverDatabaseSettings({ admin, from: live!, to: database, isSuperuser: check.isSuperuser });
+    await swapNames(admin, live!, database, keptAs!);
+  }
+  return {
+    mode: options.mode,
+    database: options.mode === 'swap' ? live! : database,
+    keptAs,
+    safetyBackupId,
+    checks: [...integrity, ...consistency],
+    preflight: check,
+    plan,
+    dryRun: false,
+  };
+}
+
+async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: string[] }): Promise<void> {
+  const jobs = options.jobs ?? 1;
+  if (jobs <= 1) {
+    await pgRestoreFromBackup({ repo: options.repo, manifest: options.manifest, pgRestore: options.pgRestore, args: options.args, conn: options.conn, signal: options.signal, onProgress: options.onProgress });
+    return;
+  }
+  // Parallel restore needs random access: stage the decompressed dump on local disk.
+  fs.mkdirSync(options.stagingDir, { recursive: true, mode: 0o700 });
+  const staged = path.join(options.stagingDir, `${options.manifest.id}.dump`);
+  try {
+    options.onProgress?.({ phase: 'stage', message: `staging the dump in ${options.stagingDir} for ${jobs} parallel jobs` });
+    await streamDump({ repo: options.repo, manifest: options.manifest, sink: createWriteStream(staged, { mode: 0o600 }), signal: options.signal, onProgress: options.onProgress });
+    const result = await execa(options.pgRestore.path, [...options.args, `--jobs=${jobs}`, staged], {
+      env: toolEnv(options.conn),
+      extendEnv: false,
+      cancelSignal: options.signal,
+      reject: false,
+      all: true,
+    });
+    if (options.signal?.aborted) throw abortError(options.signal);
+    if (result.exitCode !== 0) {
+      const line = String(result.all ?? '').split('\n').find((l) => /error/i.test(l)) ?? `exit ${result.exitCode}`;
+      throw new LifelineError('RESTORE_FAILED', `pg_restore failed: ${line.replace(/^pg_restore: (error: )?/, '')}`);
+    }
+  } finally {
+    fs.rmSync(staged, { force: true });
+  }
+}
+
+async function createDatabaseLike(admin: ConnInfo, database: string, like: string | undefined, isSuperuser: boolean): Promise<void> {
+  const client = await connect(admin);
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (exists.rowCount) {
+      throw new LifelineError('RESTORE_REFUSED', `Database "${database}" already exists.`, { hint: 'Pick another name with --into, or drop it first.' });
+    }
+    let clause = 'TEMPLATE template0';
+    if (like) {
+      const { rows } = await client.query<{ enc: string; collate: string; ctype: string; owner: string }>(
+        `SELECT pg_encoding_to_char(encoding) AS enc, datcollate AS collate, datctype AS ctype, pg_get_userbyid(datdba) AS owner
+           FROM pg_database WHERE datname = $1`,
+        [like],
+      );
+      const source = rows[0];
+      if (source) {
+        clause += ` ENCODING '${source.enc}' LC_COLLATE '${source.collate.replace(/'/g, "''")}' LC_CTYPE '${source.ctype.replace(/'/g, "''")}'`;
+        if (isSuperuser) clause += ` OWNER ${quoteIdent(source.owner)}`;
+      }
+    }
+    await client.query(`CREATE DATABASE ${quoteIdent(database)} ${clause}`);
+  } catch (error) {
+    if (isLifelineError(error)) throw error;
+    throw new LifelineError('DB_PRIVILEGE', `Cannot create database "${database}": ${(error as Error).message}`, {
+      hint: 'The role needs CREATEDB; without it use --in-place (a safety backup is taken first).',
+    });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function dropDatabase(admin: ConnInfo, database: string): Promise<void> {
+  const client = await connect(admin);
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The one short step: both renames commit together or not at all. */
+async function swapNames(admin: ConnInfo, live: string, restored: string, keptAs: string): Promise<void> {
+  const client = await connect(admin);
+  try {
+    const sessions = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+      [live],
+    );
+    if (Number(sessions.rows[0].n) > 0) {
+      throw new LifelineError('RESTORE_REFUSED', `${sessions.rows[0].n} session(s) are still connected to ${live}; the restored copy is ready as ${restored}.`, {
+        hint: `Turn maintenance on (\`lifeline maintenance on\`) to end them, then run the restore again; or drop ${restored}.`,
+      });
+    }
+    await client.query('BEGIN');
+    await client.query(`ALTER DATABASE ${quoteIdent(live)} RENAME TO ${quoteIdent(keptAs)}`);
+    await client.query(`ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(live)}`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    if (isLifelineError(error)) throw error;
+    throw new LifelineError('RESTORE_FAILED', `Swapping database names failed: ${(error as Error).message}`, {
+      hint: `Nothing was renamed; the restored copy is ${restored}.`,
+    });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function describePlan(options: RestoreOptions, database: string, keptAs: string | undefined, check: Preflight): string[] {
+  const live = options.conn.database;
+  const id = options.manifest.id;
+  const steps = [`check backup ${id} (sizes and sha256 of every object)`];
+  if (options.mode === 'in-place') {
+    steps.push(`take a safety backup of ${live}`, `restore ${id} over ${live} with --clean in one transaction`);
+  } else {
+    steps.push(`create database ${database}`, `restore ${id} into ${database}${options.tables?.length || options.schemas?.length ? ' (selected tables/schemas only)' : ''}`);
+  }
+  steps.push(`ANALYZE and verify row counts, fingerprints, foreign keys and indexes against the manifest`);
+  if (options.mode === 'swap') steps.push(`copy ${live}'s settings, grants and comment to ${database}`, `rename ${live} → ${keptAs} and ${database} → ${live} in one transaction`);
+  if (check.problems.length) steps.push(...check.problems.map((p) => `BLOCKED: ${p.message}`));
+  return steps;
+}
