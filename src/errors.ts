@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'DB_UNREACHABLE'
   | 'DB_AUTH'
+  | 'DB_NOT_FOUND'
   | 'DB_PRIVILEGE'
   | 'DB_QUERY'
   | 'TOOL_MISSING'
@@ -18,6 +19,10 @@ export type ErrorCode =
   | 'REPO_LOCKED'
   | 'REPO_CORRUPT'
   | 'REPO_READ'
+  /** The repository was written by a newer lifeline (lifeline.json formatVersion). */
+  | 'REPO_VERSION'
+  /** A Store object is absent (callers map it to BACKUP_NOT_FOUND, a missing WAL file, ...). */
+  | 'OBJECT_NOT_FOUND'
   | 'BACKUP_NOT_FOUND'
   | 'BACKUP_AMBIGUOUS'
   | 'BACKUP_FAILED'
