@@ -3,12 +3,22 @@ import type { Run } from '../main.js';
 import { registerBackup } from './backup.js';
 import { registerConfig } from './config.js';
 import { registerList } from './list.js';
+import { registerMaintenance } from './maintenance.js';
+import { registerRestore } from './restore.js';
+import { registerVerify } from './verify.js';
+import { registerVerifyData } from './verify-data.js';
+import { registerSandbox } from './sandbox.js';
 
 /** Every command, one file each. Keep imports here light: heavy modules load inside actions. */
 export function registerCommands(program: Command, run: Run): void {
   registerBackup(program, run);
   registerList(program, run);
+  registerVerify(program, run);
+  registerVerifyData(program, run);
+  registerRestore(program, run);
+  registerMaintenance(program, run);
   registerConfig(program, run);
+  registerSandbox(program, run);
   program.action(() => {
     program.outputHelp();
   });

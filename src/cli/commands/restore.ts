@@ -1,0 +1,110 @@
+import type { Command } from 'commander';
+import path from 'node:path';
+import { EXIT, LifelineError } from '../../errors.js';
+import type { Run } from '../main.js';
+import { repository } from '../repo.js';
+import { typedConfirmation } from '../prompt.js';
+
+interface RestoreFlags {
+  into?: string;
+  inPlace?: boolean;
+  table?: string[];
+  schema?: string[];
+  jobs?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  operator?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerRestore(program: Command, run: Run): void {
+  program
+    .command('restore [backup]')
+    .description('restore a logical backup (default latest-verified) without destroying the live database first')
+    .option('--into <db>', 'restore into a new side database; the live database is untouched')
+    .option('--in-place', 'restore over the live database in one transaction, after a safety backup')
+    .option('--table <schema.table>', 'only this table (with --into); repeatable', collect)
+    .option('--schema <schema>', 'only this schema (with --into); repeatable', collect)
+    .option('--jobs <n>', 'parallel pg_restore jobs (stages the dump on local disk)', '1')
+    .option('--dry-run', 'print the plan and run the preflight only')
+    .option('--yes', 'recorded consent for scripts (no typed confirmation)')
+    .option('--operator <name>', 'who runs the restore')
+    .action(
+      run<RestoreFlags>(async (ctx, flags, [ref = 'latest-verified']) => {
+        if (flags.into && flags.inPlace) throw new LifelineError('USAGE', '--into and --in-place exclude each other.');
+        if ((flags.table?.length || flags.schema?.length) && !flags.into) {
+          throw new LifelineError('USAGE', '--table/--schema need --into <db>.', { hint: 'A partial restore goes to a side database, e.g. --into shop_recovered.' });
+        }
+        const jobs = Number(flags.jobs ?? 1);
+        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new LifelineError('USAGE', `--jobs must be a whole number from 1 to 64, not "${flags.jobs}".`);
+        const tables = (flags.table ?? []).map((t) => {
+          const m = /^([^.]+)\.([^.]+)$/.exec(t) ?? /^()([^.]+)$/.exec(t);
+          if (!m) throw new LifelineError('USAGE', `Not a table name: "${t}".`, { hint: 'Use schema.table, e.g. public.orders.' });
+          return { schema: m[1] || 'public', table: m[2] };
+        });
+        const [{ restoreBackup }, { logicalBackup }, { operatorName }] = await Promise.all([
+          import('../../engine/restore/restore.js'),
+          import('../../engine/backup/logical.js'),
+          import('../../engine/operator.js'),
+        ]);
+        const repo = await repository(ctx);
+        const manifest = await repo.resolveBackup(ref);
+        const target = await ctx.connect();
+        const mode = flags.into ? 'into' : flags.inPlace ? 'in-place' : 'swap';
+        const operator = operatorName(flags.operator, ctx.env);
+        const options = {
+          repo,
+          manifest,
+          conn: target.conn,
+          mode,
+          into: flags.into,
+          tables,
+          schemas: flags.schema,
+          jobs,
+          stagingDir: path.join(ctx.paths.data, 'scratch'),
+          signal: ctx.signal,
+          onProgress: (p: { message?: string }) => p.message && ctx.out.note(p.message),
+          safetyBackup: async () =>
+            (
+              await logicalBackup({
+                conn: target.conn,
+                repo,
+                label: 'manual',
+                reason: `safety backup before in-place restore of ${manifest.id}`,
+                operator,
+                compression: ctx.config.backup.compression,
+                lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds,
+                signal: ctx.signal,
+              })
+            ).manifest.id,
+        } as const;
+        const plan = await restoreBackup({ ...options, dryRun: true });
+        ctx.out.note(`restore plan for ${target.label}:`);
+        plan.plan.forEach((step, i) => ctx.out.note(`  ${i + 1}. ${step}`));
+        if (flags.dryRun) {
+          ctx.out.result({ dryRun: true, backup: manifest.id, mode, plan: plan.plan, preflight: plan.preflight });
+          return plan.preflight.problems.length ? EXIT.failure : EXIT.ok;
+        }
+        if (plan.preflight.problems.length) {
+          const [first] = plan.preflight.problems;
+          throw new LifelineError('RESTORE_REFUSED', first.message, { hint: first.hint });
+        }
+        if (mode !== 'into' && !flags.yes && !target.sandbox) {
+          const database = target.conn.database ?? '';
+          await typedConfirmation({ expected: database, question: `This replaces database "${database}" with backup ${manifest.id}.`, flag: '--yes' });
+        }
+        ctx.out.note(`consent: ${flags.yes ? '--yes' : target.sandbox ? 'sandbox target' : 'typed confirmation'} by ${operator}`);
+        const result = await restoreBackup(options);
+        ctx.out.result({ restore: { ...result, backup: manifest.id, operator } });
+        ctx.out.line(
+          mode === 'swap'
+            ? `restored ${manifest.id} into ${result.database}; the previous database is kept as ${result.keptAs} (drop it when satisfied)`
+            : mode === 'into'
+              ? `restored ${manifest.id} into ${result.database}; the live database was not touched`
+              : `restored ${manifest.id} over ${result.database}; safety backup ${result.safetyBackupId}`,
+        );
+        return EXIT.ok;
+      }),
+    );
+}

@@ -1,0 +1,50 @@
+import { Option, type Command } from 'commander';
+import path from 'node:path';
+import { EXIT } from '../../errors.js';
+import type { Run } from '../main.js';
+import { verifyLevels, type VerifyLevel } from '../../config/schema.js';
+import { repository } from '../repo.js';
+
+interface VerifyFlags {
+  level?: VerifyLevel;
+  staging?: string;
+}
+
+export function registerVerify(program: Command, run: Run): void {
+  program
+    .command('verify [backup]')
+    .description('check a backup: integrity < archive < restore < consistency (each includes the ones below)')
+    .addOption(new Option('--level <level>', 'how far to climb').choices([...verifyLevels]).default('archive'))
+    .option('--staging <url|target>', 'restore into this server (a URL or a configured target) instead of a disposable cluster')
+    .action(
+      run<VerifyFlags>(async (ctx, flags, [ref = 'latest']) => {
+        const [{ verifyBackup }, { parseConnectionUrl }, { targetConn }] = await Promise.all([
+          import('../../engine/verify/verify.js'),
+          import('../../postgres/conninfo.js'),
+          import('../../config/resolve.js'),
+        ]);
+        const repo = await repository(ctx);
+        const manifest = await repo.resolveBackup(ref);
+        const staging = flags.staging
+          ? /^postgres(ql)?:/.test(flags.staging)
+            ? parseConnectionUrl(flags.staging)
+            : targetConn(ctx.config.targets[flags.staging] ?? { url: flags.staging }, ctx.env)
+          : undefined;
+        ctx.out.note(`verifying ${manifest.id} up to ${flags.level}`);
+        const report = await verifyBackup({
+          repo,
+          manifest,
+          level: flags.level ?? 'archive',
+          staging,
+          workDir: path.join(ctx.paths.data, 'scratch'),
+          assertions: ctx.config.verify.assertions,
+          signal: ctx.signal,
+          onProgress: (p) => p.message && ctx.out.note(p.message),
+        });
+        ctx.out.result({ verification: report });
+        for (const check of report.checks) ctx.out.line(`${check.ok ? 'ok  ' : 'FAIL'} ${check.level.padEnd(11)} ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
+        ctx.out.line(report.ok ? `${manifest.id} verified at level ${report.passedLevel}` : `${manifest.id} FAILED verification (passed: ${report.passedLevel ?? 'none'})`);
+        return report.ok ? EXIT.ok : EXIT.failure;
+      }),
+    );
+}
