@@ -1,6 +1,7 @@
-import { Repository } from './repository.js';
 import { openStore } from './open-store.js';
+import { Repository, type RepositoryOptions } from './repository.js';
 
-export async function openRepository(url: string): Promise<Repository> {
-  return new Repository(await openStore(url));
+/** The Repository at a repository URL (an absolute directory, later s3://bucket/prefix). */
+export async function openRepository(url: string, options: RepositoryOptions = {}): Promise<Repository> {
+  return new Repository(await openStore(url), options);
 }

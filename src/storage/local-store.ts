@@ -1,0 +1,327 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fsp, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { LifelineError, abortError, errnoCode, throwIfAborted } from '../errors.js';
+import {
+  TEMP_PREFIX,
+  assertValidKey,
+  assertValidPrefix,
+  type GetOptions,
+  type ListOptions,
+  type ObjectInfo,
+  type PutOptions,
+  type PutResult,
+  type Store,
+  type StoreUsage,
+} from './store.js';
+
+export interface LocalStoreOptions {
+  /** Absolute path of the repository folder; created (0700) on the first write. */
+  root: string;
+}
+
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+const MISSING = new Set(['ENOENT', 'ENOTDIR']);
+
+/** A Store over a local directory: atomic puts (temp + fsync + rename), private modes. */
+export class LocalStore implements Store {
+  readonly location: string;
+
+  constructor(options: LocalStoreOptions) {
+    if (!path.isAbsolute(options.root)) {
+      throw new LifelineError('USAGE', `The repository path must be absolute: ${options.root}`, {
+        hint: 'Pass --repo an absolute path (or an s3:// URL).',
+      });
+    }
+    this.location = path.resolve(options.root);
+  }
+
+  async put(key: string, body: Readable | Buffer | string, options: PutOptions = {}): Promise<PutResult> {
+    assertValidKey(key);
+    const { signal } = options;
+    throwIfAborted(signal);
+    const file = this.#file(key);
+    const dir = path.dirname(file);
+    const tmp = path.join(dir, `${TEMP_PREFIX}${path.basename(file)}-${randomBytes(6).toString('hex')}`);
+    const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
+
+    const hash = createHash('sha256');
+    let size = 0;
+    let sourceError: unknown;
+    let sinkError: unknown;
+    let handle: FileHandle | undefined;
+    try {
+      handle = await this.#createTemp(dir, tmp, key);
+      const sink = handle.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 });
+      sink.on('error', (error) => {
+        sinkError ??= error;
+      });
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer | string>) {
+          try {
+            for await (const chunk of chunks) {
+              const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+              hash.update(bytes);
+              size += bytes.length;
+              yield bytes;
+            }
+          } catch (error) {
+            sourceError = error;
+            throw error;
+          }
+        },
+        sink,
+        { signal },
+      );
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+
+      let created = true;
+      if (options.ifNotExists) {
+        // link() fails with EEXIST when the key exists: of two racing puts only one creates.
+        try {
+          await fsp.link(tmp, file);
+        } catch (error) {
+          if (errnoCode(error) !== 'EEXIST') throw error;
+          created = false;
+        }
+        await fsp.unlink(tmp);
+      } else {
+        await fsp.rename(tmp, file);
+      }
+      if (created) await syncDir(dir);
+      return { key, size, sha256: hash.digest('hex'), created };
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await fsp.unlink(tmp).catch(() => undefined);
+      if (signal?.aborted) throw abortError(signal);
+      if (sinkError === undefined && sourceError !== undefined) throw sourceError;
+      throw this.#writeError(sinkError ?? error, key, tmp);
+    }
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<Readable> {
+    assertValidKey(key);
+    const { signal, start, end } = options;
+    if (start !== undefined && !(Number.isInteger(start) && start >= 0)) throw new Error(`Invalid range start ${start}`);
+    if (end !== undefined && !(Number.isInteger(end) && end >= (start ?? 0))) throw new Error(`Invalid range end ${end}`);
+    throwIfAborted(signal);
+    const file = this.#file(key);
+    let handle: FileHandle;
+    try {
+      handle = await fsp.open(file, 'r');
+    } catch (error) {
+      if (MISSING.has(errnoCode(error) ?? '')) throw this.#notFound(key);
+      throw readError(error, file);
+    }
+    try {
+      if (!(await handle.stat()).isFile()) throw this.#notFound(key);
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error instanceof LifelineError ? error : readError(error, file);
+    }
+    const input = handle.createReadStream({ start, end, autoClose: true, highWaterMark: 1 << 20 });
+    async function* relay() {
+      try {
+        for await (const chunk of input) yield chunk as Buffer;
+      } catch (error) {
+        throw signal?.aborted ? abortError(signal) : readError(error, file);
+      } finally {
+        input.destroy();
+      }
+    }
+    const output = Readable.from(relay(), { objectMode: false });
+    if (signal) {
+      const onAbort = () => output.destroy(abortError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      output.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    return output;
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    assertValidKey(key);
+    const file = this.#file(key);
+    try {
+      const stat = await fsp.stat(file);
+      return stat.isFile() ? { key, size: stat.size, modifiedAt: stat.mtime } : undefined;
+    } catch (error) {
+      if (MISSING.has(errnoCode(error) ?? '')) return undefined;
+      throw readError(error, file);
+    }
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ObjectInfo[]> {
+    assertValidPrefix(prefix);
+    const limit = options.limit ?? Infinity;
+    const out: ObjectInfo[] = [];
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
+
+    // Entries sorted by name, folders as "name/", visited depth first, yield keys in global key
+    // order (the order S3 lists in), so `limit` can stop early.
+    const walk = async (dir: string, keyPrefix: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fsp.readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if (MISSING.has(errnoCode(error) ?? '')) return;
+        throw readError(error, dir);
+      }
+      const sorted = entries
+        .filter((entry) => !entry.name.startsWith(TEMP_PREFIX))
+        .map((entry) => ({ entry, sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name }))
+        .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+      for (const { entry } of sorted) {
+        if (out.length >= limit) return;
+        const key = keyPrefix + entry.name;
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          const folder = `${key}/`;
+          if (folder.startsWith(prefix) || prefix.startsWith(folder)) await walk(full, folder);
+          continue;
+        }
+        if (!key.startsWith(prefix)) continue;
+        try {
+          const stat = await fsp.stat(full);
+          if (stat.isFile()) out.push({ key, size: stat.size, modifiedAt: stat.mtime });
+        } catch (error) {
+          // Deleted while we listed: it is simply not there.
+          if (!MISSING.has(errnoCode(error) ?? '')) throw readError(error, full);
+        }
+      }
+    };
+    await walk(dirKey ? this.#file(dirKey.slice(0, -1)) : this.location, dirKey);
+    return out;
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) assertValidKey(key);
+    const folders = new Set<string>();
+    for (const key of keys) {
+      const file = this.#file(key);
+      try {
+        await fsp.unlink(file);
+      } catch (error) {
+        if (MISSING.has(errnoCode(error) ?? '')) continue;
+        throw this.#writeError(error, key, file);
+      }
+      folders.add(path.dirname(file));
+    }
+    // Empty folders are invisible on S3; remove them here too (deepest first, up to the root).
+    const ordered = [...folders].sort((a, b) => b.length - a.length);
+    for (let dir of ordered) {
+      while (dir.length > this.location.length && dir.startsWith(this.location + path.sep)) {
+        try {
+          await fsp.rmdir(dir);
+        } catch {
+          break;
+        }
+        dir = path.dirname(dir);
+      }
+    }
+  }
+
+  async usage(): Promise<StoreUsage> {
+    let dir = this.location;
+    for (;;) {
+      try {
+        const stats = await fsp.statfs(dir);
+        return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
+      } catch (error) {
+        const parent = path.dirname(dir);
+        if (!MISSING.has(errnoCode(error) ?? '') || parent === dir) throw readError(error, dir);
+        dir = parent;
+      }
+    }
+  }
+
+  #file(key: string): string {
+    return path.join(this.location, ...key.split('/'));
+  }
+
+  async #createTemp(dir: string, tmp: string, key: string): Promise<FileHandle> {
+    // A concurrent delete may remove an emptied folder between our mkdir and open: retry a little.
+    for (let attempt = 0; ; attempt++) {
+      await makeDirs(dir);
+      try {
+        const handle = await fsp.open(tmp, 'wx', FILE_MODE);
+        await handle.chmod(FILE_MODE);
+        return handle;
+      } catch (error) {
+        if (errnoCode(error) !== 'ENOENT' || attempt >= 5) throw this.#writeError(error, key, tmp);
+      }
+    }
+  }
+
+  #notFound(key: string): LifelineError {
+    return new LifelineError('OBJECT_NOT_FOUND', `No ${key} in the repository ${this.location}`, {
+      hint: 'Check the repository location (--repo) and `lifeline list`.',
+    });
+  }
+
+  #writeError(error: unknown, key: string, file: string): LifelineError {
+    if (error instanceof LifelineError) return error;
+    const code = errnoCode(error);
+    if (code === 'ENOSPC' || code === 'EDQUOT') {
+      return new LifelineError('REPO_FULL', `Repository is full: ${this.location} (while writing ${key})`, {
+        hint: 'Free space on that volume (e.g. `lifeline prune`) or point --repo at a larger one.',
+        cause: error,
+      });
+    }
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'read-only file system'
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? 'a part of the path is a file, not a folder'
+            : ((error as Error | undefined)?.message ?? String(error));
+    return new LifelineError('REPO_UNWRITABLE', `Repository is not writable: ${file} (${why})`, {
+      hint: 'Make the folder writable for this user, or point --repo (or LIFELINE_REPO) elsewhere.',
+      cause: error,
+    });
+  }
+}
+
+function readError(error: unknown, file: string): LifelineError {
+  if (error instanceof LifelineError) return error;
+  const code = errnoCode(error);
+  const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : ((error as Error | undefined)?.message ?? String(error));
+  return new LifelineError('REPO_READ', `Cannot read ${file} (${why})`, {
+    hint: 'Check the repository disk and its permissions.',
+    cause: error,
+  });
+}
+
+/** mkdir -p with mode 0700 on every folder it creates, whatever the umask. */
+async function makeDirs(dir: string): Promise<void> {
+  const first = await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  if (!first) return;
+  let current = dir;
+  const created: string[] = [];
+  while (current.length >= first.length) {
+    created.push(current);
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const folder of created.reverse()) await fsp.chmod(folder, DIR_MODE);
+}
+
+/** The rename is durable only once the folder's entry is on disk. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!['EINVAL', 'ENOTSUP', 'EBADF'].includes(errnoCode(error) ?? '')) throw error;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,557 @@
+import os from 'node:os';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { LifelineError } from '../errors.js';
+import { compareBackupIdsNewestFirst, reserveBackupId, validateBackupRef } from './backup-id.js';
+import { acquireLock, type AcquireLockOptions, type ReleaseLock } from './lock.js';
+import { manifestSchema, type Manifest } from './manifest.js';
+import { currentProcess, processLiveness } from './process-identity.js';
+import { readObjectText } from './read-object.js';
+import type { GetOptions, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
+import {
+  highestLevel,
+  meetsLevel,
+  verificationRecordSchema,
+  type VerificationInput,
+  type VerificationRecord,
+  type VerifyLevel,
+} from './verification.js';
+
+/*
+ * The repository layout (DESIGN.md "The repository"), the same on every Store:
+ *   lifeline.json                    format version and creation facts
+ *   lock, locks/                     the repository lock (lock.ts)
+ *   backups/<id>/.reserved           the id's claim (a backup without manifest does not exist)
+ *   backups/<id>/<object>            data.dump.zst, base.tar, ...
+ *   backups/<id>/verify/<time>.json  verification records
+ *   backups/<id>/manifest.json       written LAST
+ *   wal/<timeline>/<file>            archived WAL
+ *   audit/<run-id>.jsonl             audit log copies
+ */
+
+export const REPOSITORY_FORMAT = 1;
+export const REPOSITORY_INFO_KEY = 'lifeline.json';
+const MANIFEST_NAME = 'manifest.json';
+const RESERVATION_NAME = '.reserved';
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+=@,-]*$/;
+const LIFELINE_TOP_LEVEL = [REPOSITORY_INFO_KEY, 'lock', 'locks/', 'backups/', 'wal/', 'audit/'];
+
+const repositoryInfoSchema = z.looseObject({
+  formatVersion: z.number().int().positive(),
+  createdAt: z.string(),
+  createdBy: z.looseObject({ host: z.string(), user: z.string().optional() }).optional(),
+});
+export type RepositoryInfo = z.infer<typeof repositoryInfoSchema>;
+
+const reservationSchema = z.looseObject({
+  pid: z.number().int(),
+  host: z.string(),
+  bootId: z.string().optional(),
+  reservedAt: z.string(),
+});
+export type Reservation = z.infer<typeof reservationSchema>;
+
+// ---- keys ---------------------------------------------------------------------------------------
+
+export function backupPrefix(id: string): string {
+  return `backups/${validateBackupRef(id)}/`;
+}
+
+/** Key of one stored object of a backup (a single name such as `data.dump.zst`). */
+export function backupKey(id: string, name: string): string {
+  if (!SAFE_NAME.test(name)) throw new Error(`Invalid backup object name ${JSON.stringify(name)}`);
+  return backupPrefix(id) + name;
+}
+
+export function manifestKey(id: string): string {
+  return backupPrefix(id) + MANIFEST_NAME;
+}
+
+export function reservationKey(id: string): string {
+  return backupPrefix(id) + RESERVATION_NAME;
+}
+
+export function verificationKey(id: string, at: Date, sequence = 1): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '');
+  return `${backupPrefix(id)}verify/${stamp}${sequence > 1 ? `-${sequence}` : ''}.json`;
+}
+
+/** `wal/<timeline as 8 hex digits, as in WAL file names>/<file>`. */
+export function walKey(timeline: number, file: string): string {
+  if (!Number.isInteger(timeline) || timeline < 1 || timeline > 0xffffffff) throw new Error(`Invalid timeline ${timeline}`);
+  if (!SAFE_NAME.test(file)) throw new Error(`Invalid WAL file name ${JSON.stringify(file)}`);
+  return `wal/${timeline.toString(16).toUpperCase().padStart(8, '0')}/${file}`;
+}
+
+export function auditKey(runId: string): string {
+  if (!SAFE_NAME.test(runId)) throw new Error(`Invalid run id ${JSON.stringify(runId)}`);
+  return `audit/${runId}.jsonl`;
+}
+
+// ---- results ------------------------------------------------------------------------------------
+
+/** A backup: its manifest's fields plus what the repository knows about it. */
+export type BackupEntry = Manifest & {
+  /** Sum of the stored objects' sizes, as the manifest records them. */
+  sizeBytes: number;
+  /** Oldest first. */
+  verifications: VerificationRecord[];
+  verifiedLevel?: VerifyLevel;
+  /** verifiedLevel is at least the repository's minimum level. */
+  verified: boolean;
+};
+
+/** Plain data, so `--json` can print it as it is. */
+export interface RepositoryProblem {
+  key: string;
+  id?: string;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface BackupListing {
+  /** Newest first. */
+  backups: BackupEntry[];
+  /** Corrupt manifests or records: reported, never fatal to the listing. */
+  problems: RepositoryProblem[];
+}
+
+export interface IncompleteBackup {
+  id: string;
+  keys: string[];
+  lastModifiedAt: Date;
+  reservation?: Reservation;
+}
+
+export interface RepositoryOptions {
+  /** The level a backup must pass to count as verified (default 'archive'). */
+  minimumVerifiedLevel?: VerifyLevel;
+}
+
+/** The DESIGN.md layout over a Store. Writers should hold the repository lock (`acquireLock`). */
+export class Repository {
+  readonly store: Store;
+  readonly minimumVerifiedLevel: VerifyLevel;
+  #info?: Promise<RepositoryInfo | undefined>;
+  #initialized?: Promise<RepositoryInfo>;
+
+  constructor(store: Store, options: RepositoryOptions = {}) {
+    this.store = store;
+    this.minimumVerifiedLevel = options.minimumVerifiedLevel ?? 'archive';
+  }
+
+  get location(): string {
+    return this.store.location;
+  }
+
+  /** The repository lock; see lock.ts. */
+  acquireLock(options: AcquireLockOptions): Promise<ReleaseLock> {
+    return acquireLock(this.store, options);
+  }
+
+  /** lifeline.json, or undefined for a repository nobody has written to yet. */
+  info(): Promise<RepositoryInfo | undefined> {
+    this.#info ??= this.#readInfo().catch((error: unknown) => {
+      this.#info = undefined;
+      throw error;
+    });
+    return this.#info;
+  }
+
+  /** Writes lifeline.json if missing; every write through the Repository calls this first. */
+  initialize(): Promise<RepositoryInfo> {
+    this.#initialized ??= this.#createInfo().catch((error: unknown) => {
+      this.#initialized = undefined;
+      throw error;
+    });
+    return this.#initialized;
+  }
+
+  /** Any write into the layout (WAL, audit copies, ...): initialises the repository first. */
+  async put(key: string, body: Readable | Buffer | string, options?: PutOptions): Promise<PutResult> {
+    await this.initialize();
+    return this.store.put(key, body, options);
+  }
+
+  /**
+   * Reserves a fresh id (`<time>-<label>`, `-2`, ... when taken) by creating backups/<id>/.reserved
+   * with ifNotExists, so concurrent processes never share an id. The reservation alone is not a
+   * backup: list and resolve only see backups with a manifest.
+   */
+  async reserveBackupId(options: { label: string; time?: Date; signal?: AbortSignal }): Promise<string> {
+    await this.initialize();
+    const me = currentProcess();
+    return reserveBackupId({
+      label: options.label,
+      time: options.time,
+      claim: async (id) => {
+        const reservation: Reservation = { ...me, reservedAt: new Date().toISOString() };
+        const result = await this.store.put(reservationKey(id), JSON.stringify(reservation), {
+          ifNotExists: true,
+          signal: options.signal,
+        });
+        // A backup written before reservations existed (or whose claim was removed) keeps its id.
+        return result.created && (await this.store.head(manifestKey(id))) === undefined;
+      },
+    });
+  }
+
+  /** Key of one stored object of a backup (same as the backupKey function). */
+  backupKey(id: string, name: string): string {
+    return backupKey(id, name);
+  }
+
+  putBackupObject(id: string, name: string, body: Readable | Buffer | string, options?: PutOptions): Promise<PutResult> {
+    if (name === MANIFEST_NAME) throw new Error('Write the manifest with writeManifest()');
+    return this.put(backupKey(id, name), body, options);
+  }
+
+  getBackupObject(id: string, name: string, options?: GetOptions): Promise<Readable> {
+    return this.store.get(backupKey(id, name), options);
+  }
+
+  /**
+   * Validates the manifest, checks that every object it names is stored with that size, and
+   * writes it (ifNotExists): from this moment the backup exists.
+   */
+  async writeManifest(manifest: Manifest): Promise<PutResult> {
+    const parsed = manifestSchema.safeParse(manifest);
+    if (!parsed.success) throw new Error(`Invalid manifest for ${manifest.id}: ${describeZodError(parsed.error)}`);
+    const { id } = parsed.data;
+    await this.initialize();
+    for (const object of parsed.data.objects) {
+      const stored = await this.store.head(backupKey(id, object.name));
+      if (!stored || stored.size !== object.size) {
+        throw new LifelineError(
+          'BACKUP_FAILED',
+          `Backup ${id}: ${object.name} is ${stored ? `${stored.size} bytes in the repository, the manifest says ${object.size}` : 'missing from the repository'}`,
+          { hint: 'The backup is incomplete and was not recorded; run it again.' },
+        );
+      }
+    }
+    const result = await this.store.put(manifestKey(id), `${JSON.stringify(parsed.data, null, 2)}\n`, { ifNotExists: true });
+    if (!result.created) {
+      throw new LifelineError('BACKUP_FAILED', `Backup ${id} already has a manifest in ${this.location}`, {
+        hint: 'Backup ids are reserved with reserveBackupId(); this is a bug if it happens.',
+      });
+    }
+    return result;
+  }
+
+  async readManifest(id: string): Promise<Manifest> {
+    validateBackupRef(id);
+    await this.info();
+    const key = manifestKey(id);
+    const text = await readObjectText(this.store, key);
+    if (text === undefined) throw this.#notFound(id);
+    const manifest = this.#parseJson(key, text, manifestSchema, 'Backup manifest');
+    if (manifest.id !== id) throw this.#corrupt(key, 'Backup manifest', `it names backup ${manifest.id}`);
+    return manifest;
+  }
+
+  /** Every backup with a manifest, newest first; corrupt manifests land in `problems`. */
+  async listBackups(): Promise<BackupListing> {
+    await this.info();
+    const byId = groupByBackup(await this.store.list('backups/'));
+    const problems: RepositoryProblem[] = [];
+    const ids = [...byId.entries()].filter(([, objects]) => objects.some((o) => o.key.endsWith(`/${MANIFEST_NAME}`))).map(([id]) => id);
+    const entries = await mapLimit(ids, 8, async (id) => {
+      try {
+        return await this.#entry(id, byId.get(id) ?? [], problems);
+      } catch (error) {
+        if (!(error instanceof LifelineError)) throw error;
+        problems.push(problem(`backups/${id}/${MANIFEST_NAME}`, id, error));
+        return undefined;
+      }
+    });
+    const backups = entries.filter((entry): entry is BackupEntry => entry !== undefined).sort(newestFirst);
+    problems.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return { backups, problems };
+  }
+
+  /**
+   * `<id>`, a unique id prefix, `latest` (newest backup) or `latest-verified` (newest whose
+   * verification reached the minimum level).
+   */
+  async resolveBackup(ref: string): Promise<BackupEntry> {
+    validateBackupRef(ref);
+    if (ref === 'latest' || ref === 'latest-verified') {
+      const { backups } = await this.listBackups();
+      if (backups.length === 0) {
+        throw new LifelineError('BACKUP_NOT_FOUND', `The repository ${this.location} holds no backups yet`, {
+          hint: 'Run `lifeline backup` first (and check --repo if you expected backups there).',
+        });
+      }
+      if (ref === 'latest') return backups[0];
+      const verified = backups.find((backup) => backup.verified);
+      if (!verified) {
+        throw new LifelineError(
+          'BACKUP_NOT_FOUND',
+          `No backup in ${this.location} has passed verification at level ${this.minimumVerifiedLevel} or higher`,
+          { hint: `Run \`lifeline verify latest --level ${this.minimumVerifiedLevel}\`, or name a backup (see \`lifeline list\`).` },
+        );
+      }
+      return verified;
+    }
+
+    await this.info();
+    if (await this.store.head(manifestKey(ref))) {
+      return this.#entry(ref, await this.store.list(backupPrefix(ref)), []);
+    }
+    const byId = groupByBackup(await this.store.list(`backups/${ref}`));
+    const candidates = [...byId.entries()]
+      .filter(([, objects]) => objects.some((o) => o.key.endsWith(`/${MANIFEST_NAME}`)))
+      .map(([id]) => id)
+      .sort(compareBackupIdsNewestFirst);
+    if (candidates.length === 0) throw this.#notFound(ref);
+    if (candidates.length > 1) {
+      const shown = candidates.slice(0, 5).join(', ') + (candidates.length > 5 ? `, and ${candidates.length - 5} more` : '');
+      throw new LifelineError('BACKUP_AMBIGUOUS', `"${ref}" matches ${candidates.length} backups: ${shown}`, {
+        hint: 'Type more of the id; `lifeline list` shows them all.',
+      });
+    }
+    return this.#entry(candidates[0], byId.get(candidates[0]) ?? [], []);
+  }
+
+  /** Records a verification run under backups/<id>/verify/<time>.json; returns its key. */
+  async addVerification(id: string, record: VerificationInput): Promise<string> {
+    const parsed = verificationRecordSchema.safeParse(record);
+    if (!parsed.success) throw new Error(`Invalid verification record for ${id}: ${describeZodError(parsed.error)}`);
+    if (parsed.data.backupId !== id) throw new Error(`Verification record names ${parsed.data.backupId}, not ${id}`);
+    if (!(await this.store.head(manifestKey(id)))) throw this.#notFound(id);
+    await this.initialize();
+    const at = Number.isNaN(Date.parse(parsed.data.finishedAt)) ? new Date() : new Date(parsed.data.finishedAt);
+    const body = `${JSON.stringify(parsed.data, null, 2)}\n`;
+    for (let sequence = 1; ; sequence++) {
+      const key = verificationKey(id, at, sequence);
+      if ((await this.store.put(key, body, { ifNotExists: true })).created) return key;
+    }
+  }
+
+  /** Verification records of a backup, oldest first (unreadable records are skipped). */
+  async verifications(id: string): Promise<VerificationRecord[]> {
+    validateBackupRef(id);
+    return this.#readVerifications(id, await this.store.list(`${backupPrefix(id)}verify/`), []);
+  }
+
+  /** Highest level passed (integrity < archive < restore < consistency), if any. */
+  async verifiedLevel(id: string): Promise<VerifyLevel | undefined> {
+    return highestLevel(await this.verifications(id));
+  }
+
+  isVerified(level: VerifyLevel | undefined): boolean {
+    return meetsLevel(level, this.minimumVerifiedLevel);
+  }
+
+  /**
+   * Deletes a backup: the manifest FIRST (so an interrupted delete leaves an incomplete folder,
+   * never a backup with missing parts), then its objects, the reservation last.
+   */
+  async deleteBackup(id: string): Promise<{ deleted: string[] }> {
+    validateBackupRef(id);
+    const objects = await this.store.list(backupPrefix(id));
+    if (objects.length === 0) throw this.#notFound(id);
+    const manifest = manifestKey(id);
+    const reservation = reservationKey(id);
+    const keys = objects.map((o) => o.key);
+    if (keys.includes(manifest)) await this.store.delete([manifest]);
+    const rest = keys.filter((key) => key !== manifest && key !== reservation);
+    if (rest.length > 0) await this.store.delete(rest);
+    if (keys.includes(reservation)) await this.store.delete([reservation]);
+    return { deleted: keys };
+  }
+
+  /**
+   * Backup folders without a manifest, untouched for `olderThanMinutes`, whose reserving process
+   * is not known to be alive: leftovers of killed backups, to delete with deleteBackup(). Call it
+   * while holding the repository lock, so no backup in progress is mistaken for a leftover.
+   */
+  async sweepIncomplete(options: { olderThanMinutes?: number; now?: Date } = {}): Promise<IncompleteBackup[]> {
+    const { olderThanMinutes = 60, now = new Date() } = options;
+    const byId = groupByBackup(await this.store.list('backups/'));
+    const me = currentProcess();
+    const leftovers: IncompleteBackup[] = [];
+    for (const [id, objects] of byId) {
+      if (objects.some((o) => o.key.endsWith(`/${MANIFEST_NAME}`))) continue;
+      const lastModifiedAt = new Date(Math.max(...objects.map((o) => o.modifiedAt.getTime())));
+      if (now.getTime() - lastModifiedAt.getTime() < olderThanMinutes * 60_000) continue;
+      let reservation: Reservation | undefined;
+      if (objects.some((o) => o.key === `backups/${id}/${RESERVATION_NAME}`)) {
+        const text = await readObjectText(this.store, `backups/${id}/${RESERVATION_NAME}`).catch(() => undefined);
+        const parsed = reservationSchema.safeParse(safeJson(text));
+        reservation = parsed.success ? parsed.data : undefined;
+      }
+      if (reservation && processLiveness(reservation, me) === 'alive') continue;
+      leftovers.push({ id, keys: objects.map((o) => o.key), lastModifiedAt, reservation });
+    }
+    return leftovers.sort((a, b) => compareBackupIdsNewestFirst(a.id, b.id));
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  async #readInfo(): Promise<RepositoryInfo | undefined> {
+    const text = await readObjectText(this.store, REPOSITORY_INFO_KEY);
+    if (text === undefined) return undefined;
+    const info = this.#parseJson(REPOSITORY_INFO_KEY, text, repositoryInfoSchema, 'Repository description');
+    if (info.formatVersion > REPOSITORY_FORMAT) {
+      throw new LifelineError(
+        'REPO_VERSION',
+        `The repository ${this.location} has format ${info.formatVersion}; this lifeline reads format ${REPOSITORY_FORMAT}`,
+        { hint: 'Upgrade lifeline to work with this repository.' },
+      );
+    }
+    return info;
+  }
+
+  async #createInfo(): Promise<RepositoryInfo> {
+    const existing = await this.info();
+    if (existing) return existing;
+    // Refuse to turn some unrelated folder (a home directory, a wrong --repo) into a repository.
+    const sample = await this.store.list('', { limit: 50 });
+    const foreign = sample.filter((o) => !LIFELINE_TOP_LEVEL.some((top) => (top.endsWith('/') ? o.key.startsWith(top) : o.key === top)));
+    if (foreign.length > 0) {
+      throw new LifelineError('USAGE', `${this.location} holds other files (${foreign[0].key}, ...) and is not a lifeline repository`, {
+        hint: 'Point --repo (or LIFELINE_REPO) at an empty or new folder.',
+      });
+    }
+    const info: RepositoryInfo = {
+      formatVersion: REPOSITORY_FORMAT,
+      createdAt: new Date().toISOString(),
+      createdBy: { host: os.hostname(), ...userName() },
+    };
+    const result = await this.store.put(REPOSITORY_INFO_KEY, `${JSON.stringify(info, null, 2)}\n`, { ifNotExists: true });
+    this.#info = undefined;
+    if (result.created) return info;
+    const raced = await this.info();
+    if (!raced) throw new Error('lifeline.json vanished right after another process created it');
+    return raced;
+  }
+
+  async #entry(id: string, objects: ObjectInfo[], problems: RepositoryProblem[]): Promise<BackupEntry> {
+    const manifest = await this.readManifest(id);
+    const verifyPrefix = `backups/${id}/verify/`;
+    const verifications = await this.#readVerifications(
+      id,
+      objects.filter((o) => o.key.startsWith(verifyPrefix)),
+      problems,
+    );
+    const verifiedLevel = highestLevel(verifications);
+    return {
+      ...manifest,
+      sizeBytes: manifest.objects.reduce((sum, object) => sum + object.size, 0),
+      verifications,
+      verifiedLevel,
+      verified: this.isVerified(verifiedLevel),
+    };
+  }
+
+  async #readVerifications(id: string, objects: ObjectInfo[], problems: RepositoryProblem[]): Promise<VerificationRecord[]> {
+    const records = await mapLimit(
+      objects.filter((o) => o.key.endsWith('.json')),
+      8,
+      async (object): Promise<VerificationRecord | undefined> => {
+        try {
+          const text = await readObjectText(this.store, object.key);
+          if (text === undefined) return undefined; // deleted meanwhile
+          const record = this.#parseJson(object.key, text, verificationRecordSchema, 'Verification record');
+          if (record.backupId !== id) throw this.#corrupt(object.key, 'Verification record', `it names backup ${record.backupId}`);
+          return record;
+        } catch (error) {
+          if (!(error instanceof LifelineError)) throw error;
+          // An unreadable record proves nothing: skip it, but say so.
+          problems.push(problem(object.key, id, error));
+          return undefined;
+        }
+      },
+    );
+    return records
+      .filter((record): record is VerificationRecord => record !== undefined)
+      .sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt));
+  }
+
+  #parseJson<T>(key: string, text: string, schema: z.ZodType<T>, what: string): T {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw this.#corrupt(key, what, `not JSON: ${(error as Error).message}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw this.#corrupt(key, what, describeZodError(parsed.error));
+    return parsed.data;
+  }
+
+  #corrupt(key: string, what: string, why: string): LifelineError {
+    return new LifelineError('REPO_CORRUPT', `${what} is corrupt: ${this.location}/${key} (${why})`, {
+      hint: 'Keep the file for inspection and use another backup; `lifeline list` shows the rest.',
+    });
+  }
+
+  #notFound(ref: string): LifelineError {
+    return new LifelineError('BACKUP_NOT_FOUND', `No backup ${ref} in ${this.location}`, {
+      hint: 'See `lifeline list` for the backups there (and check --repo).',
+    });
+  }
+}
+
+function problem(key: string, id: string, error: LifelineError): RepositoryProblem {
+  return { key, id, code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+}
+
+function groupByBackup(objects: ObjectInfo[]): Map<string, ObjectInfo[]> {
+  const byId = new Map<string, ObjectInfo[]>();
+  for (const object of objects) {
+    const [top, id, rest] = object.key.split('/', 3);
+    if (top !== 'backups' || !id || rest === undefined) continue;
+    if (!/^[0-9A-Za-z][0-9A-Za-z-]{0,99}$/.test(id)) continue;
+    const list = byId.get(id) ?? [];
+    list.push(object);
+    byId.set(id, list);
+  }
+  return byId;
+}
+
+function newestFirst(a: BackupEntry, b: BackupEntry): number {
+  const ta = Date.parse(a.startedAt);
+  const tb = Date.parse(b.startedAt);
+  if (!Number.isNaN(ta) && !Number.isNaN(tb) && ta !== tb) return tb - ta;
+  return compareBackupIdsNewestFirst(a.id, b.id);
+}
+
+function describeZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  const where = issue.path.length > 0 ? issue.path.join('.') : 'document';
+  return `${where}: ${issue.message}${error.issues.length > 1 ? ` (+${error.issues.length - 1} more)` : ''}`;
+}
+
+function safeJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function userName(): { user?: string } {
+  try {
+    return { user: os.userInfo().username };
+  } catch {
+    return {};
+  }
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
