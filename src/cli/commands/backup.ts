@@ -11,6 +11,7 @@ interface BackupFlags {
   physical?: boolean;
   jobs?: string;
   verbose?: boolean;
+  verify?: string;
 }
 
 export function registerBackup(program: Command, run: Run): void {
@@ -21,6 +22,7 @@ export function registerBackup(program: Command, run: Run): void {
     .option('--reason <text>', 'free text recorded in the manifest (required for --label manual)')
     .option('--operator <name>', 'who takes the backup (else SUDO_USER, else the OS user)')
     .option('--verbose', 'print every table as pg_dump reaches it')
+    .addOption(new Option('--verify <level>', 'verify right after the backup (default: the config\'s backup.verifyAfter)').choices(['none', 'integrity', 'archive', 'restore', 'consistency']))
     .action(
       run<BackupFlags>(async (ctx, flags) => {
         const label = (flags.label ?? 'daily') as (typeof backupLabels)[number];
@@ -53,12 +55,34 @@ export function registerBackup(program: Command, run: Run): void {
         });
         const size = manifest.objects.reduce((sum, o) => sum + o.size, 0);
         const rows = manifest.tables?.reduce((sum, t) => sum + t.rows, 0) ?? 0;
-        ctx.out.result({ backup: manifest });
+        const verifyLevel = flags.verify ?? ctx.config.backup.verifyAfter;
+        let verification;
+        if (verifyLevel !== 'none') {
+          const { verifyBackup } = await import('../../engine/verify/verify.js');
+          const path = await import('node:path');
+          verification = await verifyBackup({
+            repo,
+            manifest,
+            level: verifyLevel as Exclude<typeof verifyLevel, 'none'>,
+            workDir: path.join(ctx.paths.data, 'scratch'),
+            assertions: ctx.config.verify.assertions,
+            signal: ctx.signal,
+          });
+        }
+        ctx.out.result({ backup: manifest, verification: verification ?? null });
+        if (verification) {
+          const failed = verification.checks.filter((c) => !c.ok);
+          ctx.out.line(
+            verification.ok
+              ? `verified at level ${verification.passedLevel}`
+              : `VERIFICATION FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
+          );
+        }
         ctx.out.line(
           `backup ${manifest.id} complete: ${formatBytes(size)} stored (${manifest.compression.algorithm}), ` +
             `${manifest.tables?.length ?? 0} tables, ${rows} rows, ${formatDuration(Date.now() - started)}`,
         );
-        return EXIT.ok;
+        return verification && !verification.ok ? EXIT.failure : EXIT.ok;
       }),
     );
 }
