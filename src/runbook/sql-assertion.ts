@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { LifelineError } from '../errors.js';
+import type { RunServices } from './registry.js';
+
+export const sqlAssertionSchema = z
+  .object({
+    sql: z.string().min(1).describe('a query returning one row whose first column is true when the data is good'),
+    name: z.string().optional(),
+    database: z.string().optional().describe('another database on the same server (e.g. the restored copy)'),
+  })
+  .strict();
+
+export interface AssertionOutcome {
+  ok: boolean;
+  detail: string;
+  value: unknown;
+}
+
+/** Runs the query in a read-only transaction: an assertion may look, never change. */
+export async function evaluateAssertion(
+  args: z.output<typeof sqlAssertionSchema>,
+  services: RunServices,
+  signal: AbortSignal,
+): Promise<AssertionOutcome> {
+  if (!services.connect) throw new LifelineError('USAGE', 'No database connection is available to this run.', { hint: 'Run it through `lifeline run`, which knows the target.' });
+  const [{ withClient }, { withDatabase }] = await Promise.all([import('../postgres/client.js'), import('../postgres/conninfo.js')]);
+  const { conn } = await services.connect();
+  const target = args.database ? withDatabase(conn, args.database) : conn;
+  const label = args.name ?? 'assertion';
+  return withClient(
+    target,
+    async (client) => {
+      await client.query('BEGIN READ ONLY');
+      try {
+        const result = await client.query({ text: args.sql, rowMode: 'array' });
+        const value: unknown = result.rows[0]?.[0];
+        if (!result.rows.length) return { ok: false, value: null, detail: `${label}: the query returned no row` };
+        const ok = value === true || value === 't' || value === 'true';
+        return { ok, value, detail: `${label}: ${ok ? 'true' : `returned ${JSON.stringify(value)}, expected true`}` };
+      } finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+      }
+    },
+    { signal, env: services.env },
+  );
+}
