@@ -1,4 +1,4 @@
-import { execa, type Options } from 'execa';
+import type { Options } from 'execa';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,7 @@ async function lookupServerUser(): Promise<ServerUser> {
   const gid = process.getgid?.() ?? 0;
   if (uid !== 0) return { name: os.userInfo().username, uid, gid, switched: false };
   const name = 'postgres';
+  const { execa } = await import('execa');
   const [u, g] = await Promise.all([
     execa('id', ['-u', name], { reject: false }),
     execa('id', ['-g', name], { reject: false }),
@@ -69,6 +70,8 @@ export async function asServerUser(file: string, args: string[]): Promise<[strin
 /** Runs a server program (initdb, pg_ctl, postgres, ...) as the server user. */
 export async function runAsServerUser(file: string, args: string[], options: Options = {}) {
   const [cmd, argv] = await asServerUser(file, args);
+  // Loaded lazily: commands that never start a server program do not pay for execa.
+  const { execa } = await import('execa');
   return execa(cmd, argv, { reject: false, stdin: 'ignore', ...options });
 }
 

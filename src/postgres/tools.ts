@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LifelineError } from '../errors.js';
@@ -140,9 +139,12 @@ const pgConfigMemo = new Map<string, Promise<string | undefined>>();
 async function probeVersion(file: string): Promise<ToolVersion | undefined> {
   let pending = versionMemo.get(file);
   if (!pending) {
-    pending = execa(file, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' }).then((result) =>
-      result.exitCode === 0 ? parseToolVersion(String(result.stdout)) : undefined,
-    );
+    pending = (async () => {
+      // execa loads lazily: CLI start-up stays fast for commands that never run a tool.
+      const { execa } = await import('execa');
+      const result = await execa(file, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' });
+      return result.exitCode === 0 ? parseToolVersion(String(result.stdout)) : undefined;
+    })();
     versionMemo.set(file, pending);
   }
   return pending;
@@ -156,6 +158,7 @@ async function pgConfigBindir(env: NodeJS.ProcessEnv): Promise<string | undefine
       for (const dir of key.split(path.delimiter)) {
         const file = path.join(dir || '.', 'pg_config');
         if (!dir || !executable(file)) continue;
+        const { execa } = await import('execa');
         const result = await execa(file, ['--bindir'], { reject: false, timeout: 10_000, stdin: 'ignore' });
         const bindir = String(result.stdout).trim();
         return result.exitCode === 0 && bindir ? bindir : undefined;
