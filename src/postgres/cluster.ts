@@ -26,6 +26,11 @@ export interface CreateClusterOptions {
    * It is given to the server user; its pg_hba.conf is left alone.
    */
   adoptDataDir?: string;
+  /**
+   * "lifeline" writes our pg_hba.conf (postgres trusted locally, passwords for everyone else);
+   * "keep" leaves the data directory's own. Default: "lifeline" for a new cluster, "keep" when adopting.
+   */
+  hba?: 'lifeline' | 'keep';
   /** Start the server at the end (default true). */
   start?: boolean;
   signal?: AbortSignal;
@@ -146,6 +151,7 @@ export class Cluster {
       await chownToServerUser(dataDir, { recursive: true });
       if (dataDir !== path.join(dir, 'data')) await ensureTraversable(path.dirname(dataDir));
       bindir = (await findTool('pg_ctl', { major, exact: true })).bindir;
+      if (options.hba === 'lifeline') await writeServerFile(path.join(dataDir, 'pg_hba.conf'), HBA);
     } else {
       const initdb = await findTool('initdb', options.major === undefined ? {} : { major: options.major, exact: true });
       major = initdb.version.major;
@@ -153,7 +159,7 @@ export class Cluster {
       ensureDir(dataDir);
       await chownToServerUser(dataDir);
       await runInitdb(initdb.path, dataDir, signal);
-      await writeServerFile(path.join(dataDir, 'pg_hba.conf'), HBA);
+      if (options.hba !== 'keep') await writeServerFile(path.join(dataDir, 'pg_hba.conf'), HBA);
     }
 
     const state: ClusterState = {
@@ -241,9 +247,13 @@ export class Cluster {
     return (await this.status()).running;
   }
 
-  /** Starts the server and waits until it accepts connections. A no-op when it is running. */
-  async start(options: { signal?: AbortSignal } = {}): Promise<void> {
+  /**
+   * Starts the server and waits (default up to 60 s) until it accepts connections; a server in
+   * recovery counts as started once it accepts read-only ones. A no-op when it is running.
+   */
+  async start(options: { signal?: AbortSignal; timeoutSeconds?: number } = {}): Promise<void> {
     const { signal } = options;
+    const timeout = String(options.timeoutSeconds ?? 60);
     if (await this.isRunning()) return;
     const pgCtl = await this.pgCtl();
     for (let attempt = 1; ; attempt++) {
@@ -251,7 +261,7 @@ export class Cluster {
       await this.ensureSocketDir();
       await this.configure({ port: this.port, unix_socket_directories: this.socketDir });
       const logStart = fileSize(this.logFile);
-      const result = await runAsServerUser(pgCtl, ['-w', '-t', '60', '-D', this.dataDir, '-l', this.logFile, 'start'], {
+      const result = await runAsServerUser(pgCtl, ['-w', '-t', timeout, '-D', this.dataDir, '-l', this.logFile, 'start'], {
         cwd: this.dataDir,
         cancelSignal: signal,
         // Its own process group: a Ctrl-C meant for lifeline must not reach the postmaster.
@@ -296,7 +306,7 @@ export class Cluster {
     }
   }
 
-  async restart(options: { mode?: StopMode; signal?: AbortSignal } = {}): Promise<void> {
+  async restart(options: { mode?: StopMode; signal?: AbortSignal; timeoutSeconds?: number } = {}): Promise<void> {
     await this.stop(options);
     await this.start(options);
   }

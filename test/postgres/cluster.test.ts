@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -7,6 +8,8 @@ import { LifelineError } from '../../src/errors.js';
 import { createCluster, freePort, openCluster } from '../../src/postgres/cluster.js';
 import { connect, withClient } from '../../src/postgres/client.js';
 import type { ConnInfo } from '../../src/postgres/conninfo.js';
+import { toolEnv } from '../../src/postgres/conninfo.js';
+import { findTool } from '../../src/postgres/tools.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -103,6 +106,25 @@ describe('a disposable cluster', () => {
     await pg.configure({ shared_buffers: '16MB' });
     await pg.start();
     expect(await scalar(pg.conn(), 'SHOW shared_buffers')).toBe('16MB');
+  });
+
+  it('adopts a data directory made elsewhere (a base backup taken as this user)', async () => {
+    await withClient(pg.conn(), (c) => c.query("CREATE TABLE adopted_marker AS SELECT 'from the origin' AS note"));
+    const copy = path.join(pg.root, 'copy');
+    const basebackup = await findTool('pg_basebackup', { major: 15 });
+    const result = await execa(basebackup.path, ['-D', copy, '-Fp', '-X', 'fetch', '-c', 'fast'], { env: toolEnv(pg.conn()), reject: false });
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    const adopted = await createCluster({ dir: path.join(pg.root, 'adopted'), adoptDataDir: copy, settings: { fsync: false } });
+    try {
+      expect(adopted.dataDir).toBe(copy);
+      expect(adopted.port).not.toBe(pg.port);
+      expect(await scalar(adopted.conn(), 'SELECT note FROM adopted_marker')).toBe('from the origin');
+      // Its pg_hba.conf is the origin's own (kept), which here trusts postgres too.
+      expect(fs.readFileSync(path.join(copy, 'pg_hba.conf'), 'utf8')).toContain('scram-sha-256');
+    } finally {
+      await adopted.destroy();
+    }
+    expect(fs.existsSync(copy)).toBe(false);
   });
 
   it('refuses to create a cluster over an existing one', async () => {
