@@ -1,0 +1,90 @@
+import { LifelineError } from '../errors.js';
+import type { LoadedRunbook } from './loader.js';
+import { renderText, type TemplateScope } from './template.js';
+import type { RunbookParam } from './schema.js';
+
+/**
+ * The values a run starts with: --param k=v, then defaults, then (with a person) the operator's
+ * answer. Every value is checked against its type before the first step.
+ */
+export interface ParamQuestion {
+  name: string;
+  param: RunbookParam;
+  /** file:line:column where the param is declared. */
+  location: string;
+}
+
+export interface ResolveParamsOptions {
+  loaded: LoadedRunbook;
+  given: Record<string, string>;
+  /** For defaults such as {{run.operator}}. */
+  run: TemplateScope['run'];
+  /** Asks a person; absent when nobody can answer (no TTY). */
+  ask?: (question: ParamQuestion) => Promise<string>;
+}
+
+export async function resolveParams({ loaded, given, run, ask }: ResolveParamsOptions): Promise<Record<string, string>> {
+  const declared = loaded.runbook.params;
+  for (const name of Object.keys(given)) {
+    if (!(name in declared)) {
+      const known = Object.keys(declared);
+      throw new LifelineError('USAGE', `Runbook "${loaded.runbook.id}" has no param "${name}".`, {
+        hint: known.length ? `Its params: ${known.join(', ')}.` : 'It takes no params.',
+      });
+    }
+  }
+  const scope: TemplateScope = { params: {}, target: { name: '', sandbox: false, label: '' }, steps: {}, run };
+  const values: Record<string, string> = {};
+  for (const [name, param] of Object.entries(declared)) {
+    const where = loaded.locate(['params', name]);
+    const location = `${loaded.file}:${where.line}:${where.column}`;
+    let value = given[name] ?? (param.default !== undefined ? renderText(param.default, scope) : undefined);
+    if (value === undefined && param.required) {
+      if (!ask) {
+        throw new LifelineError('INPUT_NEEDED', `Param "${name}" needs a value and nobody can be asked (no terminal).`, {
+          hint: `Pass --param ${name}=<${param.type === 'choice' ? param.choices!.join('|') : param.type}> (declared at ${location}${param.description ? `: ${param.description}` : ''}).`,
+        });
+      }
+      value = await ask({ name, param, location });
+    }
+    if (value === undefined) continue;
+    values[name] = normalizeParam(name, param, value);
+  }
+  return values;
+}
+
+export function normalizeParam(name: string, param: RunbookParam, value: string): string {
+  const trimmed = value.trim();
+  if (!trimmed) throw new LifelineError('USAGE', `Param "${name}" is empty.`, { hint: `Give a value: --param ${name}=<value>.` });
+  switch (param.type) {
+    case 'choice':
+      if (!param.choices!.includes(trimmed)) {
+        throw new LifelineError('USAGE', `Param "${name}" must be one of ${param.choices!.join(', ')} (got "${trimmed}").`);
+      }
+      return trimmed;
+    case 'timestamp':
+      return parseTimestamp(name, trimmed);
+    default:
+      return trimmed;
+  }
+}
+
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?\s*(Z|[+-]\d{2}:?\d{2})$/i;
+
+/** Strict: a date, a time and an offset; shown back in UTC. A time without offset is refused. */
+export function parseTimestamp(name: string, text: string): string {
+  const match = TIMESTAMP.exec(text);
+  const refuse = (why: string) =>
+    new LifelineError('USAGE', `Param "${name}": "${text}" is not a time lifeline can trust (${why}).`, {
+      hint: 'Write it as ISO 8601 with an offset, e.g. 2026-11-24T21:30:00+01:00 or 2026-11-24T20:30:00Z.',
+    });
+  if (!match) throw refuse(/[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? 'no UTC offset' : 'not ISO 8601');
+  const [, year, month, day, hour, minute, second = '00'] = match;
+  const offset = match[8].toUpperCase() === 'Z' ? 'Z' : match[8].replace(/^([+-]\d{2}):?(\d{2})$/, '$1:$2');
+  const iso = `${year}-${month}-${day}T${hour}:${minute}:${second}${match[7] ?? ''}${offset}`;
+  const time = Date.parse(iso);
+  const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  const sameDay = calendar.getUTCFullYear() === Number(year) && calendar.getUTCMonth() === Number(month) - 1 && calendar.getUTCDate() === Number(day);
+  if (Number.isNaN(time) || !sameDay || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) throw refuse('no such date or time');
+  return new Date(time).toISOString();
+}
