@@ -8,6 +8,9 @@ import { registerRestore } from './restore.js';
 import { registerVerify } from './verify.js';
 import { registerVerifyData } from './verify-data.js';
 import { registerSandbox } from './sandbox.js';
+import { registerRun } from './run.js';
+import { registerRunbooks } from './runbooks.js';
+import { registerAudit } from './audit.js';
 
 /** Every command, one file each. Keep imports here light: heavy modules load inside actions. */
 export function registerCommands(program: Command, run: Run): void {
@@ -19,6 +22,9 @@ export function registerCommands(program: Command, run: Run): void {
   registerMaintenance(program, run);
   registerConfig(program, run);
   registerSandbox(program, run);
+  registerRun(program, run);
+  registerRunbooks(program, run);
+  registerAudit(program, run);
   program.action(() => {
     program.outputHelp();
   });

@@ -1,0 +1,143 @@
+import os from 'node:os';
+import type { Command } from 'commander';
+import { LifelineError } from '../../errors.js';
+import type { Context } from '../context.js';
+import type { Run } from '../main.js';
+import type { TargetInfo } from '../../runbook/template.js';
+import type { LoadedRunbook } from '../../runbook/loader.js';
+
+interface RunFlags {
+  param?: string[];
+  yes?: boolean;
+  dryRun?: boolean;
+  resume?: string;
+  operator?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerRun(program: Command, run: Run): void {
+  program
+    .command('run')
+    .description('follow a runbook step by step (a runbook id from `lifeline runbooks list`, or a YAML file)')
+    .argument('[runbook]', 'runbook id or path to a YAML file (not needed with --resume)')
+    .option('--param <name=value>', 'a runbook param (repeatable)', collect)
+    .option('--yes', 'answer yes/no confirmations and acknowledge manual steps (recorded as unattended); never a typed confirmation against a non-sandbox target')
+    .option('--dry-run', 'run the checks, describe the actions, change nothing')
+    .option('--resume <run-id>', 'continue an interrupted run from the step that did not finish')
+    .option('--operator <name>', 'who runs it (else SUDO_USER, else the OS user)')
+    .action(run<RunFlags>((ctx, flags, args) => runCommand(ctx, flags, args[0])));
+}
+
+async function runCommand(ctx: Context, flags: RunFlags, runbookArg: string | undefined): Promise<number> {
+  const [{ createBuiltinRegistry }, loader, { resolveParams }, { newRunId, loadRunState }, { openRunSession }, { unattendedAnswerer }, { createPlainRenderer }, { operatorName, hostName }, paths] =
+    await Promise.all([
+      import('../../runbook/builtins.js'),
+      import('../../runbook/loader.js'),
+      import('../../runbook/params.js'),
+      import('../../runbook/run-state.js'),
+      import('../../runbook/session.js'),
+      import('../../runbook/answerers.js'),
+      import('../../runbook/plain-renderer.js'),
+      import('../../engine/operator.js'),
+      import('../../config/paths.js'),
+    ]);
+  const registry = createBuiltinRegistry();
+  const runsDir = paths.runsDir(ctx.paths);
+  const auditDir = paths.auditDir(ctx.paths);
+  const operator = operatorName(flags.operator, ctx.env);
+  const host = hostName();
+  const given = parseParamFlags(flags.param ?? []);
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+
+  let loaded: LoadedRunbook;
+  let start: import('../../runbook/runner.js').RunStart;
+  let prompter: import('../../runbook/line-prompter.js').LinePrompter | undefined;
+  if (interactive) prompter = (await import('../../runbook/line-prompter.js')).createLinePrompter(process.stdin, process.stderr);
+  try {
+    if (flags.resume) {
+      if (Object.keys(given).length) throw new LifelineError('USAGE', '--param cannot change a resumed run.', { hint: 'A resumed run keeps the params it started with.' });
+      const state = loadRunState(runsDir, flags.resume);
+      loaded = loader.loadRunbookFile(state.runbookFile, registry);
+      if (runbookArg && loader.findRunbook(runbookArg, dirs(ctx, loader)) !== state.runbookFile) {
+        throw new LifelineError('USAGE', `Run ${state.runId} belongs to runbook ${state.runbookFile}, not ${runbookArg}.`, { hint: `Leave the runbook out: lifeline run --resume ${state.runId}` });
+      }
+      start = { kind: 'resume', state };
+    } else {
+      if (!runbookArg) throw new LifelineError('USAGE', 'Which runbook?', { hint: 'Give a runbook id (see `lifeline runbooks list`) or a YAML file, or --resume <run-id>.' });
+      loaded = loader.loadRunbookFile(loader.findRunbook(runbookArg, dirs(ctx, loader)), registry);
+      const runId = newRunId(loaded.runbook.id);
+      const params = await resolveParams({
+        loaded,
+        given,
+        run: { id: runId, operator, host, started_at: new Date().toISOString() },
+        ask: prompter?.askParam,
+      });
+      start = { kind: 'new', params, target: await describeTarget(ctx, loaded), runId };
+    }
+
+    const write = (line: string) => (ctx.out.json ? process.stderr : process.stdout).write(`${line}\n`);
+    let connection: ReturnType<Context['connect']> | undefined;
+    const session = await openRunSession({
+      loaded,
+      registry,
+      start,
+      operator,
+      host,
+      services: { env: ctx.env, connect: () => (connection ??= ctx.connect()) },
+      answer: unattendedAnswerer({ yes: Boolean(flags.yes), person: prompter?.answer }),
+      runsDir,
+      auditDir,
+      dryRun: flags.dryRun,
+      signal: ctx.signal,
+      contacts: ctx.config.contacts,
+      sinks: [createPlainRenderer({ write })],
+    });
+    const result = await session.run();
+    if (result.outcome === 'interrupted' || result.outcome === 'input-needed') write(`resume with: lifeline run --resume ${result.runId}`);
+    if (result.outcome === 'failed' || result.outcome === 'aborted') {
+      const contacts = [...loaded.runbook.contacts, ...ctx.config.contacts];
+      for (const contact of contacts) write(`contact: ${[contact.name, contact.role, contact.phone, contact.email].filter(Boolean).join(', ')}`);
+    }
+    write(`audit trail: ${result.auditFile} (lifeline audit report ${result.runId})`);
+    if (result.uploadError) ctx.out.note(`warning: the audit trail was not copied to the repository: ${result.uploadError}`);
+    ctx.out.result({ run: result });
+    return result.exitCode;
+  } finally {
+    prompter?.close();
+  }
+}
+
+function dirs(ctx: Context, loader: typeof import('../../runbook/loader.js')) {
+  return loader.runbookDirs({ userDir: ctx.config.runbookDir ?? `${ctx.paths.config}/runbooks` });
+}
+
+function parseParamFlags(values: string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const value of values) {
+    const at = value.indexOf('=');
+    if (at <= 0) throw new LifelineError('USAGE', `--param ${value}: expected name=value.`, { hint: 'e.g. --param target_time=2026-11-24T21:30:00Z' });
+    params[value.slice(0, at)] = value.slice(at + 1);
+  }
+  return params;
+}
+
+/** The run's target as runbooks may name it; the sandbox is only brought up when a step needs its details. */
+async function describeTarget(ctx: Context, loaded: LoadedRunbook): Promise<TargetInfo> {
+  const target = ctx.target();
+  if (target.kind === 'sandbox') {
+    if (!/\{\{\s*target\.(database|host)\s*\}\}/.test(JSON.stringify(loaded.runbook))) return { name: 'sandbox', sandbox: true, label: 'the sandbox' };
+    const { conn, label } = await ctx.connect();
+    return { name: 'sandbox', sandbox: true, label, database: conn.database, host: conn.host };
+  }
+  const { describeConn } = await import('../../postgres/conninfo.js');
+  const { conn } = target;
+  return {
+    name: target.name,
+    sandbox: false,
+    // libpq's defaults, so that {{target.database}} is the database the tools will reach.
+    database: conn.database ?? ctx.env.PGDATABASE ?? conn.user ?? ctx.env.PGUSER ?? os.userInfo().username,
+    host: conn.host ?? ctx.env.PGHOST ?? 'localhost',
+    label: `${describeConn(conn)} [${target.source}]`,
+  };
+}
