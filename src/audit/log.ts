@@ -3,7 +3,7 @@ import path from 'node:path';
 import { LifelineError, errnoCode } from '../errors.js';
 import { ensureDir } from '../fs-util.js';
 import type { RunEvent } from '../runbook/events.js';
-import { GENESIS, canonicalJson, lineHash, type AuditLine } from './chain.js';
+import { GENESIS, lineHash, type AuditLine } from './chain.js';
 import { redactSecrets } from './redact.js';
 
 export const auditFile = (auditDir: string, runId: string) => path.join(auditDir, `${runId}.jsonl`);
@@ -76,7 +76,8 @@ export class AuditLog {
     };
     const hash = lineHash(line);
     try {
-      await this.handle.write(`${canonicalJson({ ...line, hash })}\n`);
+      // Written in reading order; the hash covers the canonical (sorted) form, which verify rebuilds.
+      await this.handle.write(`${JSON.stringify({ ...line, hash })}\n`);
       await this.handle.sync();
     } catch (error) {
       throw new LifelineError('REPO_UNWRITABLE', `Cannot write the audit trail ${this.file}: ${(error as Error).message}`, {

@@ -8,6 +8,7 @@ import type {
   StepFinishedData,
   StepStartedData,
 } from '../runbook/events.js';
+import { formatDuration } from '../runbook/duration.js';
 import type { AuditLine } from './chain.js';
 import type { AuditVerification } from './verify.js';
 
@@ -199,19 +200,6 @@ function outcomeText(finished: RunFinishedData): string {
   const error = finished.error && finished.outcome !== 'succeeded' ? `: ${finished.error.message}` : '';
   const checks = finished.failedChecks ? ` (${finished.failedChecks} failed check${finished.failedChecks > 1 ? 's' : ''})` : '';
   return `${base}${error}${checks} (exit ${finished.exitCode})`;
-}
-
-export function formatDuration(ms: number): string {
-  const negative = ms < 0;
-  let s = Math.round(Math.abs(ms) / 1000);
-  const d = Math.floor(s / 86_400);
-  s -= d * 86_400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  const parts = [d && `${d}d`, h && `${h}h`, m && `${m}m`, (s || (!d && !h && !m)) && `${s}s`].filter(Boolean);
-  return `${negative ? '-' : ''}${parts.join(' ')}`;
 }
 
 const formatTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z').replace(/Z$/, ' UTC');

@@ -1,4 +1,5 @@
-import type { RunEvent, RunEventSink, Measurement } from './events.js';
+import { formatDuration } from './duration.js';
+import type { Measurement, RunEvent, RunEventSink } from './events.js';
 
 /**
  * The line view of a run for cron, CI, logs and --plain: one line per thing that happened,
@@ -69,13 +70,13 @@ export function createPlainRenderer({ write, verbose }: PlainRendererOptions): R
       case 'step-finished': {
         const { outcome, durationMs, reason, outputs, error } = event.data;
         const detail = outcome === 'skipped' ? `: ${reason}` : outcome === 'failed' || outcome === 'aborted' ? `: ${error?.message ?? reason ?? ''}` : '';
-        indent(`${outcome}${detail} (${seconds(durationMs)})`);
+        indent(`${outcome}${detail} (${formatDuration(durationMs)})`);
         if (outputs && outcome === 'ok') indent(`outputs: ${Object.entries(outputs).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`);
         break;
       }
       case 'run-finished': {
         const { outcome, exitCode, durationMs, skipped, measurements, failedChecks, error } = event.data;
-        write(`run ${outcome} in ${seconds(durationMs)} (exit ${exitCode})${failedChecks ? `, ${failedChecks} check${failedChecks > 1 ? 's' : ''} failed` : ''}`);
+        write(`run ${outcome} in ${formatDuration(durationMs)} (exit ${exitCode})${failedChecks ? `, ${failedChecks} check${failedChecks > 1 ? 's' : ''} failed` : ''}`);
         if (error && outcome !== 'succeeded' && outcome !== 'skipped-steps') {
           write(`  ${error.message}`);
           if (error.hint) write(`  hint: ${error.hint}`);
@@ -90,11 +91,7 @@ export function createPlainRenderer({ write, verbose }: PlainRendererOptions): R
   };
 }
 
-function seconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
-}
-
 function objective(measurement: Measurement): string {
-  const target = measurement.targetMs === undefined ? '' : ` against ${seconds(measurement.targetMs)}: ${measurement.met ? 'met' : 'MISSED'}`;
-  return `${seconds(measurement.ms)}${target}`;
+  const target = measurement.targetMs === undefined ? '' : ` against ${formatDuration(measurement.targetMs)}: ${measurement.met ? 'met' : 'MISSED'}`;
+  return `${formatDuration(measurement.ms)}${target}`;
 }

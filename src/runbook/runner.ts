@@ -271,8 +271,10 @@ export class Runner {
   private async finish(outcome: RunOutcome, extra: { failedStep?: string; error?: ErrorInfo } = {}): Promise<RunResult> {
     await this.flush();
     const measurements: Measurements = this.dryRun
-      ? { notes: ['dry-run: nothing was restored, so nothing was measured'] }
-      : measureRun({ runbook: this.options.loaded.runbook, state: this.state, scope: this.scope() });
+      ? { notes: ['dry-run: nothing was restored, so nothing was measured.'] }
+      : outcome === 'interrupted' || outcome === 'input-needed'
+        ? { notes: ['The run has not finished: RTO and RPO are measured when it does.'] }
+        : measureRun({ runbook: this.options.loaded.runbook, state: this.state, scope: this.scope() });
     const exitCode = this.dryRun && outcome === 'succeeded' && this.failedChecks > 0 ? EXIT.failure : OUTCOME_EXIT[outcome];
     this.state.status = outcome === 'interrupted' || outcome === 'input-needed' ? outcome : 'finished';
     if (this.state.status === 'finished') {

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { EXIT, LifelineError } from '../../errors.js';
 import type { Run } from '../main.js';
 import { backupLabels } from '../../storage/manifest.js';
+import type { VerifyLevel } from '../../config/schema.js';
 import { formatBytes, formatDuration } from '../format.js';
 
 interface BackupFlags {
@@ -63,7 +64,7 @@ export function registerBackup(program: Command, run: Run): void {
           verification = await verifyBackup({
             repo,
             manifest,
-            level: verifyLevel as Exclude<typeof verifyLevel, 'none'>,
+            level: verifyLevel as VerifyLevel,
             workDir: path.join(ctx.paths.data, 'scratch'),
             assertions: ctx.config.verify.assertions,
             signal: ctx.signal,

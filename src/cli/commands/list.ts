@@ -12,22 +12,21 @@ export function registerList(program: Command, run: Run): void {
         const { openRepository } = await import('../../storage/open-repository.js');
         const repo = await openRepository(ctx.repo().url);
         const { backups, problems } = await repo.listBackups();
-        const rows = await Promise.all(
-          backups.map(async (m) => ({
-            id: m.id,
-            kind: m.kind,
-            label: m.label,
-            reason: m.reason ?? null,
-            operator: m.operator,
-            database: m.database ?? null,
-            startedAt: m.startedAt,
-            finishedAt: m.finishedAt,
-            snapshotAt: m.snapshotAt ?? null,
-            sizeBytes: m.objects.reduce((sum, o) => sum + o.size, 0),
-            compression: m.compression.algorithm,
-            verifiedLevel: (await repo.verifiedLevel(m.id)) ?? null,
-          })),
-        );
+        const rows = backups.map((m) => ({
+          id: m.id,
+          kind: m.kind,
+          label: m.label,
+          reason: m.reason ?? null,
+          operator: m.operator,
+          database: m.database ?? null,
+          startedAt: m.startedAt,
+          finishedAt: m.finishedAt,
+          snapshotAt: m.snapshotAt ?? null,
+          sizeBytes: m.sizeBytes,
+          compression: m.compression.algorithm,
+          verifiedLevel: m.verifiedLevel ?? null,
+          verified: m.verified,
+        }));
         ctx.out.result({ repository: repo.store.location, backups: rows, problems });
         if (!rows.length) ctx.out.line(`no backups yet in ${repo.store.location} (take one with \`lifeline backup\`)`);
         else {

@@ -59,7 +59,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const tables = await dumpedTables(client);
 
     await repo.initialize();
-    const id = await repo.reserveBackupId(options.label, startedAt);
+    const id = await repo.reserveBackupId({ label: options.label, time: startedAt, signal });
     const objectName = `data.dump${codec.extension}`;
     progress({ phase: 'dump', bytes: 0, totalBytes: facts.sizeBytes, message: `backup ${id}: dumping ${facts.database}` });
 
