@@ -33,6 +33,7 @@ interface StepRow {
   finishedAt?: string;
   interruptions: number;
   failures: AttemptFailedData[];
+  open: boolean;
 }
 
 export function renderReport({ lines, verification }: ReportOptions): string {
@@ -53,7 +54,7 @@ export function renderReport({ lines, verification }: ReportOptions): string {
     ['Runbook', `${code(started.runbook.id)}: ${started.runbook.title} (${kind})`],
     ['Operator', first.operator + (started.params.trainee && started.params.trainee !== first.operator ? ` (trainee: ${started.params.trainee})` : '')],
     ['Host', first.host],
-    ['Target', `${started.target.label}${started.target.sandbox ? ' (sandbox)' : ''}`],
+    ['Target', `${started.target.label}${started.target.sandbox && !/sandbox/.test(started.target.label) ? ' (sandbox)' : ''}`],
     ['Started', formatTime(started.startedAt)],
     ['Finished', finishedLine ? `${formatTime(finishedLine.time)} (after ${formatDuration(finished!.durationMs)})` : 'not recorded: the run did not finish'],
     ['Outcome', finished ? outcomeText(finished) : 'incomplete'],
@@ -71,10 +72,14 @@ export function renderReport({ lines, verification }: ReportOptions): string {
 
   out.push('## Recovery objectives', '');
   const measurements = finished?.measurements;
-  const referenceLabel = kind === 'recovery' ? 'incident or target time' : 'drill start';
-  out.push('| Objective | Target | Measured | Met |', '|---|---|---|---|');
-  out.push(objectiveRow('RTO (start to verified recovery)', started.runbook.targets.rto, measurements?.rto));
-  out.push(objectiveRow(`RPO (${referenceLabel} minus newest data restored)`, started.runbook.targets.rpo, measurements?.rpo));
+  const referenceLabel = kind === 'recovery' ? 'incident or target time' : kind === 'drill' ? 'drill start' : 'run start';
+  const { rto, rpo } = started.runbook.targets;
+  if (!rto && !rpo && !measurements?.rto && !measurements?.rpo) out.push('This runbook sets no RTO or RPO targets and measures neither.');
+  else {
+    out.push('| Objective | Target | Measured | Met |', '|---|---|---|---|');
+    out.push(objectiveRow('RTO (start to verified recovery)', rto, measurements?.rto));
+    out.push(objectiveRow(`RPO (${referenceLabel} minus newest data restored)`, rpo, measurements?.rpo));
+  }
   out.push('');
   for (const note of measurements?.notes ?? (finished ? [] : ['The run did not finish: nothing was measured.'])) out.push(`- ${note}`);
   if (measurements?.rpo) out.push(`- Newest data restored: ${formatTime(measurements.rpo.from)}; reference: ${formatTime(measurements.rpo.to)}.`);
@@ -146,11 +151,14 @@ function stepRows(lines: AuditLine[]): StepRow[] {
       const key = data.rollbackOf ? `${data.rollbackOf}/${line.step}` : line.step;
       current.set(line.step, key);
       const existing = rows.get(key);
-      if (existing) existing.interruptions += existing.finished?.outcome === 'interrupted' ? 1 : 0;
-      else rows.set(key, { key, id: line.step, title: data.title, type: data.type, rollbackOf: data.rollbackOf, startedAt: line.time, interruptions: 0, failures: [] });
+      // Started again: either it ended "interrupted" (Ctrl-C) or it never ended (the process died).
+      if (existing) existing.interruptions += existing.open || existing.finished?.outcome === 'interrupted' ? 1 : 0;
+      else rows.set(key, { key, id: line.step, title: data.title, type: data.type, rollbackOf: data.rollbackOf, startedAt: line.time, interruptions: 0, failures: [], open: true });
+      rows.get(key)!.open = true;
     } else if (line.kind === 'step-finished') {
       const row = rows.get(current.get(line.step) ?? line.step);
       if (row) {
+        row.open = false;
         row.finished = line.data as StepFinishedData;
         row.finishedAt = line.time;
       }

@@ -120,6 +120,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   start?: RunStart;
   onEvent?: (event: RunEvent) => void;
+  clock?: () => number;
   onRunner?: (runner: import('../../src/runbook/runner.js').Runner) => void;
 }
 
@@ -145,6 +146,7 @@ export async function runRunbook(options: RunOptions): Promise<Ran> {
     auditDir,
     dryRun: options.dryRun,
     signal: options.signal,
+    clock: options.clock,
     sinks: [
       (event) => {
         events.push(event);
