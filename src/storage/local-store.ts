@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifelineError, abortError, errnoCode, throwIfAborted } from '../errors.js';
 import {
@@ -55,8 +55,7 @@ export class LocalStore implements Store {
     let handle: FileHandle | undefined;
     try {
       handle = await this.#createTemp(dir, tmp, key);
-      const sink = handle.createWriteStream({ autoClose: false, highWaterMark: 1 << 20 });
-      sink.on('error', (error) => {
+      const sink = fileSink(handle, (error) => {
         sinkError ??= error;
       });
       await pipeline(
@@ -77,7 +76,6 @@ export class LocalStore implements Store {
         sink,
         { signal },
       );
-      await handle.sync();
       await handle.close();
       handle = undefined;
 
@@ -297,6 +295,31 @@ function readError(error: unknown, file: string): LifelineError {
     hint: 'Check the repository disk and its permissions.',
     cause: error,
   });
+}
+
+/** Writes into an open file and fsyncs it at the end; the caller closes the handle. */
+function fileSink(handle: FileHandle, onFsError: (error: unknown) => void): Writable {
+  const fail = (callback: (error?: Error | null) => void) => (error: Error) => {
+    onFsError(error);
+    callback(error);
+  };
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _encoding, callback) {
+      writeFully(handle, chunk).then(() => callback(), fail(callback));
+    },
+    final(callback) {
+      handle.sync().then(() => callback(), fail(callback));
+    },
+  });
+}
+
+async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
+  }
 }
 
 /** mkdir -p with mode 0700 on every folder it creates, whatever the umask. */

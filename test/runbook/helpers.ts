@@ -121,6 +121,7 @@ export interface RunOptions {
   start?: RunStart;
   onEvent?: (event: RunEvent) => void;
   clock?: () => number;
+  services?: import('../../src/runbook/registry.js').RunServices;
   onRunner?: (runner: import('../../src/runbook/runner.js').Runner) => void;
 }
 
@@ -140,7 +141,7 @@ export async function runRunbook(options: RunOptions): Promise<Ran> {
     start: options.start ?? { kind: 'new', params: options.params ?? {}, target: options.target ?? prodTarget },
     operator: 'alice',
     host: 'testhost',
-    services: { env: process.env },
+    services: options.services ?? { env: process.env },
     answer: options.answer,
     runsDir,
     auditDir,
