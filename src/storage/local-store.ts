@@ -280,7 +280,8 @@ export class LocalStore implements Store {
           : code === 'ENOTDIR' || code === 'EEXIST'
             ? 'a part of the path is a file, not a folder'
             : ((error as Error | undefined)?.message ?? String(error));
-    return new LifelineError('REPO_UNWRITABLE', `Repository is not writable: ${file} (${why})`, {
+    const where = (error as { path?: unknown } | undefined)?.path;
+    return new LifelineError('REPO_UNWRITABLE', `Repository is not writable: ${typeof where === 'string' ? where : file} (${why})`, {
       hint: 'Make the folder writable for this user, or point --repo (or LIFELINE_REPO) elsewhere.',
       cause: error,
     });
@@ -322,19 +323,32 @@ async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
   }
 }
 
-/** mkdir -p with mode 0700 on every folder it creates, whatever the umask. */
+/**
+ * mkdir -p with mode 0700 on every folder it creates, whatever the umask. Step by step rather
+ * than `recursive: true`, which reports ENOENT instead of EROFS/EACCES on some file systems.
+ */
 async function makeDirs(dir: string): Promise<void> {
-  const first = await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
-  if (!first) return;
-  let current = dir;
-  const created: string[] = [];
-  while (current.length >= first.length) {
-    created.push(current);
-    const parent = path.dirname(current);
-    if (parent === current) break;
-    current = parent;
+  const missing: string[] = [];
+  for (let current = dir; ; current = path.dirname(current)) {
+    try {
+      if ((await fsp.stat(current)).isDirectory()) break;
+      // A file where a folder should be: let mkdir below report it (EEXIST/ENOTDIR).
+      missing.push(current);
+      break;
+    } catch (error) {
+      if (!MISSING.has(errnoCode(error) ?? '') || path.dirname(current) === current) throw error;
+      missing.push(current);
+    }
   }
-  for (const folder of created.reverse()) await fsp.chmod(folder, DIR_MODE);
+  for (const folder of missing.reverse()) {
+    try {
+      await fsp.mkdir(folder, { mode: DIR_MODE });
+    } catch (error) {
+      if (errnoCode(error) === 'EEXIST' && (await fsp.stat(folder)).isDirectory()) continue; // a concurrent put made it
+      throw error;
+    }
+    await fsp.chmod(folder, DIR_MODE);
+  }
 }
 
 /** The rename is durable only once the folder's entry is on disk. */
