@@ -9,9 +9,11 @@ export interface PlainRendererOptions {
   write(line: string): void;
   /** Print every progress update, not only the ones with a message. */
   verbose?: boolean;
+  /** Print the questions (off when a line prompter asks them itself). */
+  showQuestions?: boolean;
 }
 
-export function createPlainRenderer({ write, verbose }: PlainRendererOptions): RunEventSink {
+export function createPlainRenderer({ write, verbose, showQuestions = true }: PlainRendererOptions): RunEventSink {
   let lastPhase: string | undefined;
   return (event: RunEvent) => {
     const indent = (text: string) => write(`    ${text}`);
@@ -46,6 +48,7 @@ export function createPlainRenderer({ write, verbose }: PlainRendererOptions): R
         indent(`${event.data.stream === 'stderr' ? '!' : '>'} ${event.data.line}`);
         break;
       case 'awaiting-input': {
+        if (!showQuestions) break;
         const { request } = event.data;
         const text =
           request.kind === 'decision' ? `failed: ${request.failure}; waiting for a decision (${request.accepts.join(' / ')})`

@@ -386,7 +386,8 @@ export class Runner {
         if (answer.type === 'abort') throw this.abortFrom(step.id, answer, false);
       }
 
-      if (!this.dryRun) {
+      // Post-checks look at what the action changed: in dry-run only a checks-only step runs them.
+      if (!this.dryRun || type === 'checks') {
         await this.runChecks(step, 'post', deviations, Boolean(context.rollbackOf));
       }
       return await finish({ outcome: this.dryRun ? 'described' : 'ok', outputs });

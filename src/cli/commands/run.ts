@@ -91,7 +91,7 @@ async function runCommand(ctx: Context, flags: RunFlags, runbookArg: string | un
       dryRun: flags.dryRun,
       signal: ctx.signal,
       contacts: ctx.config.contacts,
-      sinks: [createPlainRenderer({ write })],
+      sinks: [createPlainRenderer({ write, showQuestions: !prompter })],
     });
     const result = await session.run();
     if (result.outcome === 'interrupted' || result.outcome === 'input-needed') write(`resume with: lifeline run --resume ${result.runId}`);
