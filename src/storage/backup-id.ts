@@ -5,7 +5,7 @@ import { LifelineError } from '../errors.js';
  * (to the second), read well, and are safe as one path segment / object key segment.
  */
 
-const ID_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z](?:[a-z0-9-]*[a-z])?)(?:-([1-9]\d*))?$/;
+const ID_PATTERN = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z](?:[a-z0-9-]*[a-z])?)(?:-([2-9]|[1-9]\d+))?$/;
 const LABEL_PATTERN = /^[a-z](?:[a-z0-9-]*[a-z])?$/;
 /** What a user may type where a backup is expected: an id, a prefix of one, latest, latest-verified. */
 const REF_PATTERN = /^[0-9A-Za-z][0-9A-Za-z-]{0,99}$/;
