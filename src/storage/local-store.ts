@@ -45,7 +45,7 @@ export class LocalStore implements Store {
     throwIfAborted(signal);
     const file = this.#file(key);
     const dir = path.dirname(file);
-    const tmp = path.join(dir, `${TEMP_PREFIX}${path.basename(file)}-${randomBytes(6).toString('hex')}`);
+    const tmp = path.join(dir, `${TEMP_PREFIX}${path.basename(file).slice(0, 200)}-${randomBytes(6).toString('hex')}`);
     const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
 
     const hash = createHash('sha256');
@@ -158,12 +158,43 @@ export class LocalStore implements Store {
     assertValidPrefix(prefix);
     const limit = options.limit ?? Infinity;
     const out: ObjectInfo[] = [];
+    if (limit <= 0) return out;
+    for await (const file of this.#walk(prefix, false)) {
+      out.push({ key: file.key, size: file.size, modifiedAt: file.modifiedAt });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async deletePartial(prefix: string, options: { olderThan: Date }): Promise<{ count: number; bytes: number }> {
+    assertValidPrefix(prefix);
+    const stale: { full: string; size: number }[] = [];
+    for await (const file of this.#walk(prefix, true)) {
+      if (file.modifiedAt < options.olderThan) stale.push(file);
+    }
+    let bytes = 0;
+    for (const file of stale) {
+      try {
+        await fsp.unlink(file.full);
+        bytes += file.size;
+      } catch (error) {
+        if (!MISSING.has(errnoCode(error) ?? '')) throw this.#writeError(error, prefix, file.full);
+      }
+    }
+    await this.#removeEmptyFolders(stale.map((file) => path.dirname(file.full)));
+    return { count: stale.length, bytes };
+  }
+
+  /**
+   * Files under `prefix` in key order: objects, or (temps) the temp files of unfinished puts,
+   * matched by the key they were going to become. Entries sorted by name, folders as "name/",
+   * visited depth first, come out in global key order (S3's order), so a limit can stop early.
+   */
+  async *#walk(prefix: string, temps: boolean): AsyncGenerator<{ key: string; full: string; size: number; modifiedAt: Date }> {
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
-
-    // Entries sorted by name, folders as "name/", visited depth first, yield keys in global key
-    // order (the order S3 lists in), so `limit` can stop early.
-    const walk = async (dir: string, keyPrefix: string): Promise<void> => {
+    const location = this.location;
+    async function* walk(dir: string, keyPrefix: string): AsyncGenerator<{ key: string; full: string; size: number; modifiedAt: Date }> {
       let entries;
       try {
         entries = await fsp.readdir(dir, { withFileTypes: true });
@@ -172,30 +203,29 @@ export class LocalStore implements Store {
         throw readError(error, dir);
       }
       const sorted = entries
-        .filter((entry) => !entry.name.startsWith(TEMP_PREFIX))
         .map((entry) => ({ entry, sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name }))
         .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
       for (const { entry } of sorted) {
-        if (out.length >= limit) return;
-        const key = keyPrefix + entry.name;
         const full = path.join(dir, entry.name);
         if (entry.isDirectory()) {
-          const folder = `${key}/`;
-          if (folder.startsWith(prefix) || prefix.startsWith(folder)) await walk(full, folder);
+          const folder = `${keyPrefix}${entry.name}/`;
+          if (folder.startsWith(prefix) || prefix.startsWith(folder)) yield* walk(full, folder);
           continue;
         }
-        if (!key.startsWith(prefix)) continue;
+        const isTemp = entry.name.startsWith(TEMP_PREFIX);
+        if (isTemp !== temps) continue;
+        const name = isTemp ? entry.name.slice(TEMP_PREFIX.length).replace(/-[0-9a-f]{12}$/, '') : entry.name;
+        if (!(keyPrefix + name).startsWith(prefix)) continue;
         try {
           const stat = await fsp.stat(full);
-          if (stat.isFile()) out.push({ key, size: stat.size, modifiedAt: stat.mtime });
+          if (stat.isFile()) yield { key: keyPrefix + name, full, size: stat.size, modifiedAt: stat.mtime };
         } catch (error) {
           // Deleted while we listed: it is simply not there.
           if (!MISSING.has(errnoCode(error) ?? '')) throw readError(error, full);
         }
       }
-    };
-    await walk(dirKey ? this.#file(dirKey.slice(0, -1)) : this.location, dirKey);
-    return out;
+    }
+    yield* walk(dirKey ? path.join(location, ...dirKey.slice(0, -1).split('/')) : location, dirKey);
   }
 
   async delete(keys: string[]): Promise<void> {
@@ -211,18 +241,7 @@ export class LocalStore implements Store {
       }
       folders.add(path.dirname(file));
     }
-    // Empty folders are invisible on S3; remove them here too (deepest first, up to the root).
-    const ordered = [...folders].sort((a, b) => b.length - a.length);
-    for (let dir of ordered) {
-      while (dir.length > this.location.length && dir.startsWith(this.location + path.sep)) {
-        try {
-          await fsp.rmdir(dir);
-        } catch {
-          break;
-        }
-        dir = path.dirname(dir);
-      }
-    }
+    await this.#removeEmptyFolders([...folders]);
   }
 
   async usage(): Promise<StoreUsage> {
@@ -235,6 +254,21 @@ export class LocalStore implements Store {
         const parent = path.dirname(dir);
         if (!MISSING.has(errnoCode(error) ?? '') || parent === dir) throw readError(error, dir);
         dir = parent;
+      }
+    }
+  }
+
+  /** Empty folders are invisible on S3; remove them here too (deepest first, never the root). */
+  async #removeEmptyFolders(folders: string[]): Promise<void> {
+    const ordered = [...new Set(folders)].sort((a, b) => b.length - a.length);
+    for (let dir of ordered) {
+      while (dir.length > this.location.length && dir.startsWith(this.location + path.sep)) {
+        try {
+          await fsp.rmdir(dir);
+        } catch {
+          break;
+        }
+        dir = path.dirname(dir);
       }
     }
   }

@@ -358,8 +358,19 @@ export class Repository {
     if (keys.includes(manifest)) await this.store.delete([manifest]);
     const rest = keys.filter((key) => key !== manifest && key !== reservation);
     if (rest.length > 0) await this.store.delete(rest);
+    // A killed backup also leaves its unfinished upload (possibly gigabytes) behind.
+    await this.store.deletePartial(backupPrefix(id), { olderThan: new Date() });
     if (keys.includes(reservation)) await this.store.delete([reservation]);
     return { deleted: keys };
+  }
+
+  /**
+   * Removes unfinished uploads anywhere in the repository (killed backups, killed wal-push)
+   * started more than `olderThanMinutes` ago. Call it while holding the repository lock.
+   */
+  async removePartialUploads(options: { olderThanMinutes?: number; now?: Date } = {}): Promise<{ count: number; bytes: number }> {
+    const { olderThanMinutes = 60, now = new Date() } = options;
+    return this.store.deletePartial('', { olderThan: new Date(now.getTime() - olderThanMinutes * 60_000) });
   }
 
   /**

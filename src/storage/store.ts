@@ -63,6 +63,11 @@ export interface Store {
   list(prefix: string, options?: ListOptions): Promise<ObjectInfo[]>;
   /** Deletes objects; absent keys are not an error. */
   delete(keys: string[]): Promise<void>;
+  /**
+   * Removes what interrupted puts left under `prefix` (LocalStore: hidden temp files; S3:
+   * unfinished multipart uploads) that were started before `olderThan`. Never touches objects.
+   */
+  deletePartial(prefix: string, options: { olderThan: Date }): Promise<{ count: number; bytes: number }>;
   usage(): Promise<StoreUsage>;
 }
 

@@ -174,6 +174,26 @@ describe('LocalStore atomic visibility', () => {
   });
 });
 
+describe('LocalStore deletePartial', () => {
+  it('removes old temp files of killed puts under a prefix, never objects', async () => {
+    await store.put('backups/a/data.dump', 'kept');
+    await store.put('wal/00000001/seg', 'kept');
+    // What a SIGKILLed put leaves: a hidden temp file.
+    const leftover = path.join(store.location, 'backups', 'b', '.tmp-data.dump-0123456789ab');
+    await fs.mkdir(path.dirname(leftover), { recursive: true });
+    await fs.writeFile(leftover, Buffer.alloc(1000));
+    const walLeftover = path.join(store.location, 'wal', '00000001', '.tmp-seg2-0123456789ab');
+    await fs.writeFile(walLeftover, 'x');
+
+    expect(await store.deletePartial('backups/', { olderThan: new Date(Date.now() - 3600_000) })).toEqual({ count: 0, bytes: 0 });
+    expect(await store.deletePartial('backups/', { olderThan: new Date(Date.now() + 1000) })).toEqual({ count: 1, bytes: 1000 });
+    expect(await allFiles(store.location)).toEqual(['backups/a/data.dump', 'wal/00000001/.tmp-seg2-0123456789ab', 'wal/00000001/seg']);
+    await expect(fs.stat(path.dirname(leftover))).rejects.toThrow(); // emptied folder removed
+    expect(await store.deletePartial('', { olderThan: new Date(Date.now() + 1000) })).toEqual({ count: 1, bytes: 1 });
+    expect(await allFiles(store.location)).toEqual(['backups/a/data.dump', 'wal/00000001/seg']);
+  });
+});
+
 describe('LocalStore ifNotExists', () => {
   it('does not overwrite an existing key', async () => {
     expect((await store.put('k', 'first', { ifNotExists: true })).created).toBe(true);

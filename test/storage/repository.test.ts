@@ -254,6 +254,7 @@ function recordingStore(inner: Store, failDeleteNumber?: number): { store: Store
     head: (key) => inner.head(key),
     list: (prefix, options) => inner.list(prefix, options),
     usage: () => inner.usage(),
+    deletePartial: (prefix, options) => inner.deletePartial(prefix, options),
     delete: async (keys) => {
       deletes.push(keys);
       if (deletes.length === failDeleteNumber) throw new Error('killed');
@@ -309,7 +310,10 @@ describe('sweepIncomplete', () => {
     // Too recent: left alone.
     expect(await repo.sweepIncomplete({ olderThanMinutes: 60 })).toEqual([]);
 
+    // The killed backup's unfinished upload goes with it.
+    await fs.writeFile(path.join(root, 'backups', killed, '.tmp-data.dump.zst-0123456789ab'), 'half');
     await repo.deleteBackup(killed);
     expect(await store.list(`backups/${killed}/`)).toEqual([]);
+    await expect(fs.stat(path.join(root, 'backups', killed))).rejects.toThrow();
   });
 });
