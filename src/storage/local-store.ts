@@ -85,7 +85,14 @@ export class LocalStore implements Store {
         try {
           await fsp.link(tmp, file);
         } catch (error) {
-          if (errnoCode(error) !== 'EEXIST') throw error;
+          const code = errnoCode(error);
+          if (code && ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes(code)) {
+            throw new LifelineError('REPO_UNWRITABLE', `The file system of ${this.location} has no hard links, which lifeline needs to create files atomically`, {
+              hint: 'Put the repository on a Linux file system (ext4, xfs, btrfs, NFS) rather than FAT/exFAT or a share without links.',
+              cause: error,
+            });
+          }
+          if (code !== 'EEXIST') throw error;
           created = false;
         }
         await fsp.unlink(tmp);

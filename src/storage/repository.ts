@@ -255,7 +255,7 @@ export class Repository {
     await this.info();
     const byId = groupByBackup(await this.store.list('backups/'));
     const problems: RepositoryProblem[] = [];
-    const ids = [...byId.entries()].filter(([, objects]) => objects.some((o) => o.key.endsWith(`/${MANIFEST_NAME}`))).map(([id]) => id);
+    const ids = [...byId.entries()].filter(([id, objects]) => hasManifest(id, objects)).map(([id]) => id);
     const entries = await mapLimit(ids, 8, async (id) => {
       try {
         return await this.#entry(id, byId.get(id) ?? [], problems);
@@ -301,7 +301,7 @@ export class Repository {
     }
     const byId = groupByBackup(await this.store.list(`backups/${ref}`));
     const candidates = [...byId.entries()]
-      .filter(([, objects]) => objects.some((o) => o.key.endsWith(`/${MANIFEST_NAME}`)))
+      .filter(([id, objects]) => hasManifest(id, objects))
       .map(([id]) => id)
       .sort(compareBackupIdsNewestFirst);
     if (candidates.length === 0) throw this.#notFound(ref);
@@ -384,7 +384,7 @@ export class Repository {
     const me = currentProcess();
     const leftovers: IncompleteBackup[] = [];
     for (const [id, objects] of byId) {
-      if (objects.some((o) => o.key.endsWith(`/${MANIFEST_NAME}`))) continue;
+      if (hasManifest(id, objects)) continue;
       const lastModifiedAt = new Date(Math.max(...objects.map((o) => o.modifiedAt.getTime())));
       if (now.getTime() - lastModifiedAt.getTime() < olderThanMinutes * 60_000) continue;
       let reservation: Reservation | undefined;
@@ -508,6 +508,10 @@ export class Repository {
 
 function problem(key: string, id: string, error: LifelineError): RepositoryProblem {
   return { key, id, code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+}
+
+function hasManifest(id: string, objects: ObjectInfo[]): boolean {
+  return objects.some((object) => object.key === `backups/${id}/${MANIFEST_NAME}`);
 }
 
 function groupByBackup(objects: ObjectInfo[]): Map<string, ObjectInfo[]> {
