@@ -37,7 +37,7 @@ export function registerList(program: Command, run: Run): void {
             ]),
           );
         }
-        for (const problem of problems) ctx.out.note(`warning: ${problem}`);
+        for (const problem of problems) ctx.out.note(`warning: ${problem.message}${problem.hint ? ` (${problem.hint})` : ""}`);
         return EXIT.ok;
       }),
     );

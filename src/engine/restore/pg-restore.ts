@@ -11,7 +11,8 @@ import { streamDump, type StreamedObject } from './stream-dump.js';
 export interface PgRestoreRun {
   /** Tables whose data pg_restore processed ("schema.table"). */
   tablesSeen: Set<string>;
-  read: StreamedObject;
+  /** Size and hash of what was read, when pg_restore consumed the whole stream. */
+  read?: StreamedObject;
   warnings: string[];
 }
 
@@ -70,6 +71,13 @@ export async function pgRestoreFromBackup(options: {
       hint: 'The target was left as it was before this step; see the error above.',
     });
   }
-  if (streamError) throw streamError;
-  return { tablesSeen, read: read!, warnings };
+  // pg_restore may stop reading once it has what it needs (the archive's end marker) and close
+  // its stdin; after a clean exit a broken pipe is not a failure.
+  if (streamError && !isBrokenPipe(streamError)) throw streamError;
+  return { tablesSeen, read, warnings };
+}
+
+function isBrokenPipe(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED';
 }
