@@ -13,6 +13,7 @@ interface BackupFlags {
   jobs?: string;
   verbose?: boolean;
   verify?: string;
+  waitLock?: string;
 }
 
 export function registerBackup(program: Command, run: Run): void {
@@ -23,6 +24,7 @@ export function registerBackup(program: Command, run: Run): void {
     .option('--reason <text>', 'free text recorded in the manifest (required for --label manual)')
     .option('--operator <name>', 'who takes the backup (else SUDO_USER, else the OS user)')
     .option('--verbose', 'print every table as pg_dump reaches it')
+    .option('--wait-lock <seconds>', 'wait this long for another writer (backup, prune) to finish instead of refusing', '0')
     .addOption(new Option('--verify <level>', 'verify right after the backup (default: the config\'s backup.verifyAfter)').choices(['none', 'integrity', 'archive', 'restore', 'consistency']))
     .action(
       run<BackupFlags>(async (ctx, flags) => {
@@ -30,6 +32,8 @@ export function registerBackup(program: Command, run: Run): void {
         if (label === 'manual' && !flags.reason?.trim()) {
           throw new LifelineError('USAGE', 'A manual backup needs a reason.', { hint: 'Add --reason "<why>", e.g. --reason "before schema change".' });
         }
+        const waitLockMs = Number(flags.waitLock ?? 0) * 1000;
+        if (!Number.isFinite(waitLockMs) || waitLockMs < 0) throw new LifelineError('USAGE', `--wait-lock takes seconds, not "${flags.waitLock}".`);
         const [{ logicalBackup }, { openRepository }, { operatorName }] = await Promise.all([
           import('../../engine/backup/logical.js'),
           import('../../storage/open-repository.js'),
@@ -49,6 +53,7 @@ export function registerBackup(program: Command, run: Run): void {
           compression: ctx.config.backup.compression,
           compressionLevel: ctx.config.backup.compressionLevel,
           lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds,
+          lockWaitMs: waitLockMs,
           signal: ctx.signal,
           onProgress: (p) => {
             if (p.message && (flags.verbose || !p.message.startsWith('dumping '))) ctx.out.note(p.message);
@@ -56,11 +61,14 @@ export function registerBackup(program: Command, run: Run): void {
         });
         const size = manifest.objects.reduce((sum, o) => sum + o.size, 0);
         const rows = manifest.tables?.reduce((sum, t) => sum + t.rows, 0) ?? 0;
+        ctx.out.line(
+          `backup ${manifest.id} complete: ${formatBytes(size)} stored (${manifest.compression.algorithm}), ` +
+            `${manifest.tables?.length ?? 0} tables, ${rows} rows, ${formatDuration(Date.now() - started)}`,
+        );
         const verifyLevel = flags.verify ?? ctx.config.backup.verifyAfter;
         let verification;
         if (verifyLevel !== 'none') {
-          const { verifyBackup } = await import('../../engine/verify/verify.js');
-          const path = await import('node:path');
+          const [{ verifyBackup }, path] = await Promise.all([import('../../engine/verify/verify.js'), import('node:path')]);
           verification = await verifyBackup({
             repo,
             manifest,
@@ -69,9 +77,6 @@ export function registerBackup(program: Command, run: Run): void {
             assertions: ctx.config.verify.assertions,
             signal: ctx.signal,
           });
-        }
-        ctx.out.result({ backup: manifest, verification: verification ?? null });
-        if (verification) {
           const failed = verification.checks.filter((c) => !c.ok);
           ctx.out.line(
             verification.ok
@@ -79,10 +84,7 @@ export function registerBackup(program: Command, run: Run): void {
               : `VERIFICATION FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
           );
         }
-        ctx.out.line(
-          `backup ${manifest.id} complete: ${formatBytes(size)} stored (${manifest.compression.algorithm}), ` +
-            `${manifest.tables?.length ?? 0} tables, ${rows} rows, ${formatDuration(Date.now() - started)}`,
-        );
+        ctx.out.result({ backup: manifest, verification: verification ?? null });
         return verification && !verification.ok ? EXIT.failure : EXIT.ok;
       }),
     );

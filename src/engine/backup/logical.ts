@@ -27,6 +27,10 @@ export interface LogicalBackupOptions {
   lockWaitTimeoutSeconds: number;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
+  /** Wait this long for another writer's repository lock (default 0: refuse at once). */
+  lockWaitMs?: number;
+  /** The caller already holds the repository lock (e.g. a restore taking its safety backup). */
+  holdsLock?: boolean;
 }
 
 export interface LogicalBackupResult {
@@ -43,8 +47,11 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
   const progress = throttle(options.onProgress);
   const startedAt = new Date();
   progress({ phase: 'connect', message: 'connecting to the database' });
-  const client = await connect(conn);
+  const client = await connect(conn, { signal });
   let snapshotOpen = false;
+  let release: (() => Promise<void>) | undefined;
+  let reserved: string | undefined;
+  let complete = false;
   try {
     const facts = await serverFacts(client);
     const pgDump = await findTool('pg_dump', { major: facts.major });
@@ -59,7 +66,16 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const tables = await dumpedTables(client);
 
     await repo.initialize();
+    if (!options.holdsLock) {
+      release = await repo.acquireLock({
+        command: `lifeline backup (${options.label})`,
+        wait: options.lockWaitMs,
+        signal,
+        onWaiting: (holder) => progress({ phase: 'lock', message: `waiting for ${holder.command} (pid ${holder.pid}) to release the repository` }),
+      });
+    }
     const id = await repo.reserveBackupId({ label: options.label, time: startedAt, signal });
+    reserved = id;
     const objectName = `data.dump${codec.extension}`;
     progress({ phase: 'dump', bytes: 0, totalBytes: facts.sizeBytes, message: `backup ${id}: dumping ${facts.database}` });
 
@@ -134,9 +150,14 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
       extra: { format: 'custom', databaseSizeBytes: facts.sizeBytes },
     };
     await repo.writeManifest(manifest);
+    complete = true;
     progress({ phase: 'done', bytes: put.size, message: `backup ${id} complete` });
     return { manifest };
   } finally {
+    // A failed backup leaves nothing behind: no manifest was written, so its reservation and
+    // any stored object are removed rather than left for a later sweep.
+    if (!complete && reserved) await repo.deleteBackup(reserved).catch(() => undefined);
+    await release?.();
     if (snapshotOpen) await client.query('ROLLBACK').catch(() => undefined);
     await client.end().catch(() => undefined);
   }
