@@ -1,0 +1,3 @@
+import { restoreScenario } from './restore-scenario.js';
+
+restoreScenario('superuser');
