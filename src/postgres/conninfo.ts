@@ -26,13 +26,18 @@ const ENV_FOR_PARAM: Record<string, string> = {
   target_session_attrs: 'PGTARGETSESSIONATTRS',
 };
 
+const EMPTY_HOST = 'lifeline-empty-host.invalid';
+
 export function parseConnectionUrl(url: string): ConnInfo {
   let parsed: URL;
   try {
     if (!/^postgres(ql)?:\/\//i.test(url)) throw new Error('scheme');
     // WHATWG URL cannot parse an empty host with a port-less authority for custom schemes
     // reliably; swap the scheme for one it treats generically.
-    parsed = new URL(url.replace(/^postgres(ql)?:/i, 'pg:'));
+    // libpq allows an empty host (socket via ?host=/dir); WHATWG URL does not, so parse with a
+    // placeholder host and drop it again below.
+    const emptyHost = /^postgres(ql)?:\/\/([^/?#]*@)?(?=[/?#]|$)/i.test(url);
+    parsed = new URL(url.replace(/^postgres(ql)?:\/\/([^/?#]*@)?/i, (m) => `pg${m.slice(m.indexOf(':'))}${emptyHost ? EMPTY_HOST : ''}`));
   } catch {
     throw new LifelineError('USAGE', `Not a PostgreSQL connection URL: ${redactUrl(url)}`, {
       hint: 'Use postgresql://user@host:5432/dbname (put the password in PGPASSWORD or ~/.pgpass).',
@@ -41,7 +46,7 @@ export function parseConnectionUrl(url: string): ConnInfo {
   const params: Record<string, string> = {};
   for (const [key, value] of parsed.searchParams) params[key] = value;
   const info: ConnInfo = { params };
-  const host = decodeURIComponent(parsed.hostname);
+  const host = parsed.hostname === EMPTY_HOST ? '' : decodeURIComponent(parsed.hostname);
   if (host) info.host = host.replace(/^\[(.*)\]$/, '$1');
   if (parsed.port) info.port = Number(parsed.port);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
@@ -68,7 +73,7 @@ export function parseConnectionUrl(url: string): ConnInfo {
 export function describeConn(info: ConnInfo): string {
   const user = info.user ? `${encodeURIComponent(info.user)}@` : '';
   const socket = info.host?.startsWith('/');
-  const host = info.host && !socket ? info.host : '';
+  const host = info.host && !socket ? (info.host.includes(':') ? `[${info.host}]` : info.host) : '';
   const port = info.port && !socket ? `:${info.port}` : '';
   const query = new URLSearchParams();
   if (socket) {

@@ -53,7 +53,9 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
   let reserved: string | undefined;
   let complete = false;
   try {
-    const facts = await serverFacts(client);
+    // Our own queries (sizes, row counts) must not queue behind DDL any longer than pg_dump would.
+    await client.query(`SET lock_timeout = '${options.lockWaitTimeoutSeconds}s'`);
+    const facts = await serverFacts(client).catch(lockTimeout);
     const pgDump = await findTool('pg_dump', { major: facts.major });
     const codec = compressor(options.compression, options.compressionLevel);
 
@@ -124,7 +126,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
       await piping;
     }
     progress({ phase: 'fingerprint', message: `counting rows in ${tables.length} tables (same snapshot)` });
-    const tableFacts = await fingerprinting;
+    const tableFacts = await fingerprinting.catch(lockTimeout);
     await client.query('COMMIT');
     snapshotOpen = false;
 
@@ -161,6 +163,16 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     if (snapshotOpen) await client.query('ROLLBACK').catch(() => undefined);
     await client.end().catch(() => undefined);
   }
+}
+
+/** PostgreSQL's lock_not_available (lock_timeout expired) as the same error pg_dump gives. */
+function lockTimeout(error: unknown): never {
+  if ((error as { code?: string }).code === '55P03') {
+    throw new LifelineError('BACKUP_FAILED', `could not lock a table in time: ${(error as Error).message}`, {
+      hint: 'A long-running DDL or transaction holds a lock; retry later or raise backup.lockWaitTimeoutSeconds.',
+    });
+  }
+  throw error;
 }
 
 function dumpError(result: { exitCode?: number; signal?: string; isCanceled?: boolean }, stderrTail: string[], signal?: AbortSignal): Error {
