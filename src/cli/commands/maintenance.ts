@@ -34,6 +34,11 @@ export function registerMaintenance(program: Command, run: Run): void {
               ? `maintenance off for ${result.status.database}; previous settings restored`
               : `maintenance was not on for ${result.status.database}`,
         );
+        for (const session of result.remainingSessions ?? []) ctx.out.note(`warning: session ${session.pid} (${session.user}) is still connected: ${session.reason}`);
+        if (result.remainingSessions?.length) {
+          ctx.out.note('hint: new connections are refused, but end these sessions yourself (or as a superuser) before restoring.');
+          return EXIT.warning;
+        }
         return EXIT.ok;
       }),
     );

@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import type pg from 'pg';
 import { LifelineError } from '../../errors.js';
 import { ensureDir, writeFileAtomic } from '../../fs-util.js';
 import { withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
 import { quoteIdent } from '../backup/fingerprint.js';
+import { OTHER_CLIENT_SESSION } from './sessions.js';
 
 /**
  * Maintenance mode. `database`: new connections to the target database are refused
@@ -46,9 +48,18 @@ export interface MaintenanceStatus {
   connectionLimit?: number;
 }
 
+export interface RemainingSession {
+  pid: number;
+  user: string;
+  /** Why it could not be ended (e.g. a superuser's session and we are not superuser). */
+  reason: string;
+}
+
 export interface MaintenanceResult {
   changed: boolean;
   terminatedSessions?: number;
+  /** Sessions `on` could not end: the database is closed to new ones, but these still run. */
+  remainingSessions?: RemainingSession[];
   status: MaintenanceStatus;
 }
 
@@ -85,7 +96,13 @@ export async function maintenanceOn(options: MaintenanceOptions): Promise<Mainte
   const database = databaseOf(options.conn);
   if (options.strategy.kind === 'command') {
     if (!existing) saveState(file, { database, server: '', strategy: 'command', since: new Date().toISOString(), operator: options.operator });
-    await runCommand(options.strategy.on, 'on', options.signal);
+    try {
+      await runCommand(options.strategy.on, 'on', options.signal);
+    } catch (error) {
+      // A failed first `on` must not leave a state that says maintenance is on.
+      if (!existing) fs.rmSync(file, { force: true });
+      throw error;
+    }
     return { changed: !existing, status: await maintenanceStatus(options) };
   }
   const client = await connect(adminConn(options.conn));
@@ -113,15 +130,43 @@ export async function maintenanceOn(options: MaintenanceOptions): Promise<Mainte
         hint: 'The role must own the database (or be superuser); or configure maintenance.strategy "command".',
       });
     }
-    const terminated = await client.query<{ n: string }>(
-      `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity
-        WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
-      [database],
-    );
-    return { changed: !existing, terminatedSessions: Number(terminated.rows[0].n), status: await maintenanceStatus(options) };
+    const { terminated, remaining } = await endSessions(client, database);
+    return {
+      changed: !existing,
+      terminatedSessions: terminated,
+      ...(remaining.length ? { remainingSessions: remaining } : {}),
+      status: await maintenanceStatus(options),
+    };
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Ends the other client sessions on `database` one by one: a non-superuser may end its own
+ * role's sessions (or any, with pg_signal_backend) but not a superuser's, and one refusal must
+ * not stop the rest. From PostgreSQL 14 each termination waits (up to 5 s) until the session is really gone, so a
+ * restore started right after `on` does not find it still listed.
+ */
+async function endSessions(client: pg.Client, database: string): Promise<{ terminated: number; remaining: RemainingSession[] }> {
+  const { rows } = await client.query<{ pid: number; usename: string | null; application_name: string }>(
+    `SELECT a.pid, a.usename, a.application_name FROM pg_stat_activity a WHERE a.datname = $1 AND ${OTHER_CLIENT_SESSION}`,
+    [database],
+  );
+  const { rows: version } = await client.query<{ num: number }>(`SELECT current_setting('server_version_num')::int AS num`);
+  const terminate = version[0].num >= 140000 ? 'SELECT pg_terminate_backend($1, 5000) AS ok' : 'SELECT pg_terminate_backend($1) AS ok';
+  let terminated = 0;
+  const remaining: RemainingSession[] = [];
+  for (const session of rows) {
+    try {
+      const { rows: ended } = await client.query<{ ok: boolean }>(terminate, [session.pid]);
+      if (ended[0].ok) terminated++;
+      else remaining.push({ pid: session.pid, user: session.usename ?? '', reason: 'did not end within 5 s' });
+    } catch (error) {
+      remaining.push({ pid: session.pid, user: session.usename ?? '', reason: (error as Error).message });
+    }
+  }
+  return { terminated, remaining };
 }
 
 export async function maintenanceOff(options: MaintenanceOptions): Promise<MaintenanceResult> {
@@ -161,8 +206,7 @@ export async function maintenanceStatus(options: MaintenanceOptions): Promise<Ma
   const client = await connect(adminConn(options.conn));
   try {
     const { rows } = await client.query<{ datconnlimit: number; sessions: string }>(
-      `SELECT d.datconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname
-              AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend') AS sessions
+      `SELECT d.datconnlimit, (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname AND ${OTHER_CLIENT_SESSION}) AS sessions
          FROM pg_database d WHERE d.datname = $1`,
       [database],
     );

@@ -4,6 +4,7 @@ import { connect } from '../../postgres/client.js';
 import { LifelineError, isLifelineError } from '../../errors.js';
 import type { Manifest } from '../../storage/manifest.js';
 import type { RestoreMode } from './restore.js';
+import { OTHER_CLIENT_SESSION } from '../maintenance/sessions.js';
 
 export interface Problem {
   message: string;
@@ -51,7 +52,7 @@ export async function preflight(options: {
       ? (
           await client.query<{ size: string; owner_ok: boolean; sessions: string }>(
             `SELECT pg_database_size(d.oid) AS size, pg_has_role(d.datdba, 'MEMBER') AS owner_ok,
-                    (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname AND a.pid <> pg_backend_pid()) AS sessions
+                    (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname AND ${OTHER_CLIENT_SESSION}) AS sessions
                FROM pg_database d WHERE d.datname = $1`,
             [live],
           )

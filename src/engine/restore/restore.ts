@@ -17,6 +17,7 @@ import { pgRestoreFromBackup } from './pg-restore.js';
 import { streamDump } from './stream-dump.js';
 import { preflight, type Preflight } from './preflight.js';
 import { carryOverDatabaseSettings } from './database-settings.js';
+import { OTHER_CLIENT_SESSION } from '../maintenance/sessions.js';
 
 export type RestoreMode = 'swap' | 'in-place' | 'into';
 
@@ -231,7 +232,7 @@ async function swapNames(admin: ConnInfo, live: string, restored: string, keptAs
   const client = await connect(admin);
   try {
     const sessions = await client.query<{ n: string }>(
-      `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+      `SELECT count(*) AS n FROM pg_stat_activity a WHERE a.datname = $1 AND ${OTHER_CLIENT_SESSION}`,
       [live],
     );
     if (Number(sessions.rows[0].n) > 0) {

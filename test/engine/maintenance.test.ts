@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createRole, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
+import { cliFor, dbUrl, query } from './helpers.js';
+
+/** An open session on `database`; `ended` resolves when the server ends it. */
+async function holdSession(cluster: TestCluster, database: string, user = 'postgres', password?: string) {
+  const client = new pg.Client({ host: cluster.socketDir, port: cluster.port, database, user, password });
+  await client.connect();
+  const ended = new Promise<void>((resolve) => {
+    client.on('error', () => resolve());
+    client.on('end', () => resolve());
+  });
+  return { client, ended, close: () => client.end().catch(() => undefined) };
+}
+
+describe('lifeline maintenance', () => {
+  let pgc: TestCluster;
+  let home: TempHome;
+  let cli: ReturnType<typeof cliFor>;
+  let ownerCli: ReturnType<typeof cliFor>;
+  const connlimit = async () =>
+    (await query<{ n: number }>(pgc.conn('postgres'), `SELECT datconnlimit AS n FROM pg_database WHERE datname = 'shop'`))[0].n;
+  const stateFiles = () => {
+    const dir = path.join(home.home, 'state', 'maintenance');
+    return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  };
+  const writeConfig = (config: unknown) => {
+    fs.mkdirSync(path.join(home.home, 'config'), { recursive: true });
+    fs.writeFileSync(path.join(home.home, 'config', 'config.json'), JSON.stringify(config));
+  };
+
+  beforeAll(async () => {
+    pgc = await startTestCluster();
+    home = await tempHome();
+    await createRole(pgc, 'shop_owner', 'owner-pw');
+    await query(pgc.conn('postgres'), 'CREATE DATABASE shop OWNER shop_owner');
+    cli = cliFor({ ...home.env, LIFELINE_DB: dbUrl(pgc, 'shop'), LIFELINE_OPERATOR: 'ci-bot' });
+    ownerCli = cliFor({ ...home.env, LIFELINE_DB: dbUrl(pgc, 'shop', 'shop_owner', 'owner-pw'), LIFELINE_OPERATOR: 'ci-bot' });
+  });
+  afterAll(async () => {
+    await home?.cleanup();
+    await pgc?.cleanup();
+  });
+  beforeEach(async () => {
+    writeConfig({});
+    await query(pgc.conn('postgres'), 'ALTER DATABASE shop CONNECTION LIMIT 7');
+    fs.rmSync(path.join(home.home, 'state', 'maintenance'), { recursive: true, force: true });
+  });
+
+  it('on/off round trip puts back the exact previous CONNECTION LIMIT; on twice keeps the first previous', async () => {
+    const on = await cli('--json', 'maintenance', 'on');
+    expect(on.exitCode, on.stderr).toBe(0);
+    expect(JSON.parse(on.stdout).maintenance).toMatchObject({ changed: true, status: { on: true, connectionLimit: 0 } });
+    expect(await connlimit()).toBe(0);
+
+    const again = await cli('maintenance', 'on');
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/already on/);
+    const status = JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance;
+    expect(status).toMatchObject({ on: true, state: { previous: { connectionLimit: 7 }, operator: 'ci-bot' } });
+
+    const off = await cli('maintenance', 'off');
+    expect(off.exitCode, off.stderr).toBe(0);
+    expect(off.stdout).toMatch(/previous settings restored/);
+    expect(await connlimit()).toBe(7);
+    expect(stateFiles()).toEqual([]);
+    const offAgain = await cli('maintenance', 'off');
+    expect(offAgain.exitCode).toBe(0);
+    expect(offAgain.stdout).toMatch(/was not on/);
+    expect(await connlimit()).toBe(7);
+  });
+
+  it('the saved state survives the process that turned maintenance on being killed', async () => {
+    const on = await cli('maintenance', 'on');
+    expect(on.exitCode, on.stderr).toBe(0);
+    // The state is on disk before anything changes; a process that dies right after `on` (or
+    // mid-restore, see restore-interrupt.test.ts) leaves it for the next `off`.
+    expect(stateFiles()).toHaveLength(1);
+    const saved = JSON.parse(fs.readFileSync(path.join(home.home, 'state', 'maintenance', stateFiles()[0]), 'utf8'));
+    expect(saved).toMatchObject({ database: 'shop', strategy: 'database', previous: { connectionLimit: 7 } });
+    const off = await cli('maintenance', 'off');
+    expect(off.exitCode, off.stderr).toBe(0);
+    expect(await connlimit()).toBe(7);
+  });
+
+  it('on ends the other sessions and refuses new ones from non-superusers', async () => {
+    const session = await holdSession(pgc, 'shop', 'shop_owner', 'owner-pw');
+    try {
+      const on = await cli('maintenance', 'on');
+      expect(on.exitCode, on.stderr).toBe(0);
+      expect(on.stdout).toMatch(/ended 1 session/);
+      await session.ended;
+      await expect(holdSession(pgc, 'shop', 'shop_owner', 'owner-pw')).rejects.toThrow(/too many connections/);
+      expect(JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance).toMatchObject({ on: true, otherSessions: 0 });
+    } finally {
+      await session.close();
+      await cli('maintenance', 'off');
+    }
+    expect(await connlimit()).toBe(7);
+  });
+
+  it("as the owner: a superuser's session it cannot end is named, exit 3, maintenance still on", async () => {
+    const own = await holdSession(pgc, 'shop', 'shop_owner', 'owner-pw');
+    const su = await holdSession(pgc, 'shop');
+    try {
+      const on = await ownerCli('maintenance', 'on');
+      expect(on.exitCode, on.stderr).toBe(3);
+      expect(on.stdout).toMatch(/ended 1 session/);
+      expect(on.stderr).toMatch(/session \d+ \(postgres\) is still connected/);
+      await own.ended;
+      expect(await connlimit()).toBe(0);
+      const off = await ownerCli('maintenance', 'off');
+      expect(off.exitCode, off.stderr).toBe(0);
+      expect(await connlimit()).toBe(7);
+    } finally {
+      await own.close();
+      await su.close();
+    }
+  });
+
+  it('command strategy runs the operator commands; a failing command is named and leaves maintenance off', async () => {
+    const flag = path.join(home.home, 'maintenance.flag');
+    writeConfig({ maintenance: { strategy: 'command', onCommand: ['touch', flag], offCommand: ['rm', flag], statusCommand: ['test', '-e', flag] } });
+    const on = await cli('maintenance', 'on');
+    expect(on.exitCode, on.stderr).toBe(0);
+    expect(fs.existsSync(flag)).toBe(true);
+    expect(JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance).toMatchObject({ on: true });
+    expect(await connlimit()).toBe(7); // the database itself is left alone
+    const off = await cli('maintenance', 'off');
+    expect(off.exitCode, off.stderr).toBe(0);
+    expect(fs.existsSync(flag)).toBe(false);
+    expect(JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance).toMatchObject({ on: false });
+
+    writeConfig({ maintenance: { strategy: 'command', onCommand: ['sh', '-c', 'echo load balancer unreachable >&2; exit 3'], offCommand: ['true'] } });
+    const failed = await cli('maintenance', 'on');
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stderr).toMatch(/maintenance on command failed \(exit 3\): load balancer unreachable/);
+    expect(failed.stderr).toMatch(/hint: .*onCommand/);
+    expect(stateFiles()).toEqual([]);
+    expect(JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance).toMatchObject({ on: false });
+  });
+});
