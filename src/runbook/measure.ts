@@ -39,7 +39,17 @@ export function measureRun({ runbook, state, scope }: MeasureOptions): Measureme
     const reference = runbook.kind === 'recovery' ? (measure.incident ? timeOf(measure.incident, scope) : undefined) : Date.parse(state.startedAt);
     if (dataThrough === undefined) notes.push(`RPO not measured: ${measure.data_through} has no time value in this run.`);
     else if (reference === undefined) notes.push(`RPO not measured: ${measure.incident ?? 'measure.incident'} has no time value in this run.`);
-    else result.rpo = measurement(dataThrough, reference, target(targets.rpo));
+    else if (dataThrough > reference) {
+      // Data newer than the reference: the backup was taken during this run (a drill on an empty
+      // repository) or the recovery went past the incident time. Nothing older was lost, but say so.
+      result.rpo = measurement(reference, reference, target(targets.rpo));
+      result.rpo.from = new Date(dataThrough).toISOString();
+      notes.push(
+        runbook.kind === 'recovery'
+          ? `The restored data (as of ${new Date(dataThrough).toISOString()}) is newer than the incident time (${new Date(reference).toISOString()}): RPO counted as 0.`
+          : `The restored backup was taken during this run (data as of ${new Date(dataThrough).toISOString()}, after the run started at ${new Date(reference).toISOString()}), so the RPO is 0 by construction: it proves a fresh backup restores, not what an incident at the start would have lost. The next drill measures against the backup that exists then.`,
+      );
+    } else result.rpo = measurement(dataThrough, reference, target(targets.rpo));
   } else if (targets.rpo) notes.push('RPO not measured: the runbook names no `measure.data_through`.');
   return result;
 }

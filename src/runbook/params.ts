@@ -1,4 +1,4 @@
-import { LifelineError } from '../errors.js';
+import { LifelineError, isLifelineError } from '../errors.js';
 import type { LoadedRunbook } from './loader.js';
 import { renderText, type TemplateScope } from './template.js';
 import type { RunbookParam } from './schema.js';
@@ -21,9 +21,15 @@ export interface ResolveParamsOptions {
   run: TemplateScope['run'];
   /** Asks a person; absent when nobody can answer (no TTY). */
   ask?: (question: ParamQuestion) => Promise<string>;
+  /**
+   * Turns a backup param (an id prefix, latest, latest-verified) into the id it names now, so the
+   * run, its audit trail and a resumed run all mean the same backup. Undefined keeps the value as
+   * given (latest / latest-verified while the repository has none yet: a later step may take one).
+   */
+  resolveBackup?: (ref: string) => Promise<string | undefined>;
 }
 
-export async function resolveParams({ loaded, given, run, ask }: ResolveParamsOptions): Promise<Record<string, string>> {
+export async function resolveParams({ loaded, given, run, ask, resolveBackup }: ResolveParamsOptions): Promise<Record<string, string>> {
   const declared = loaded.runbook.params;
   for (const name of Object.keys(given)) {
     if (!(name in declared)) {
@@ -49,6 +55,14 @@ export async function resolveParams({ loaded, given, run, ask }: ResolveParamsOp
     }
     if (value === undefined) continue;
     values[name] = normalizeParam(name, param, value);
+    if (param.type === 'backup' && resolveBackup) {
+      try {
+        values[name] = (await resolveBackup(values[name])) ?? values[name];
+      } catch (error) {
+        if (!isLifelineError(error) || !['BACKUP_NOT_FOUND', 'BACKUP_AMBIGUOUS', 'USAGE'].includes(error.code)) throw error;
+        throw new LifelineError('USAGE', `Param "${name}": ${error.message}`, { hint: error.hint ?? 'See `lifeline list` for the backups in the repository.' });
+      }
+    }
   }
   return values;
 }

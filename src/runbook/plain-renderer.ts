@@ -29,7 +29,7 @@ export function createPlainRenderer({ write, verbose, showQuestions = true }: Pl
         lastPhase = undefined;
         write(`${rollbackOf ? `  rollback of ${rollbackOf}: ` : `[${index + 1}/${total}] `}${title} (${event.step}, ${type})`);
         if (explain) indent(`why: ${explain.trim().replace(/\s*\n\s*/g, ' ')}`);
-        if (describe) indent(`${type === 'manual' ? 'do' : 'will'}: ${describe}`);
+        if (describe) indent(`${type === 'manual' ? 'do' : 'will'}: ${describe.trim().replace(/\s*\n\s*/g, ' ')}`);
         break;
       }
       case 'check-result': {

@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import type { Progress } from '../engine/progress.js';
+import type { Config } from '../config/schema.js';
+import type { LifelinePaths } from '../config/paths.js';
 import type { ConnInfo } from '../postgres/conninfo.js';
+import type { Repository } from '../storage/repository.js';
 import type { TargetInfo } from './template.js';
 
 /**
@@ -14,6 +17,12 @@ export interface RunServices {
   env: NodeJS.ProcessEnv;
   /** The run's target database (bringing the sandbox up when it is the target). */
   connect?(): Promise<{ conn: ConnInfo; label: string; sandbox: boolean }>;
+  /** The repository of this invocation (opened once, on first use). */
+  repo?(): Promise<Repository>;
+  /** The resolved configuration (backup, verify, maintenance settings). */
+  config?: Config;
+  /** Where lifeline keeps config, data (sandboxes, scratch) and state (maintenance, runs). */
+  paths?: LifelinePaths;
 }
 
 export interface RunInfo {

@@ -388,7 +388,7 @@ export class Runner {
 
       // Post-checks look at what the action changed: in dry-run only a checks-only step runs them.
       if (!this.dryRun || type === 'checks') {
-        await this.runChecks(step, 'post', deviations, Boolean(context.rollbackOf));
+        await this.runChecks(step, 'post', deviations, Boolean(context.rollbackOf), outputs);
       }
       return await finish({ outcome: this.dryRun ? 'described' : 'ok', outputs });
     } catch (error) {
@@ -460,13 +460,20 @@ export class Runner {
    * skip goes on despite them (recorded as a deviation), abort ends the run. In a rollback,
    * failures are recorded and the rollback goes on.
    */
-  private async runChecks(step: RollbackStep, phase: 'pre' | 'post', deviations: NonNullable<StepFinishedData['deviations']>, inRollback: boolean): Promise<void> {
+  private async runChecks(
+    step: RollbackStep,
+    phase: 'pre' | 'post',
+    deviations: NonNullable<StepFinishedData['deviations']>,
+    inRollback: boolean,
+    /** Post-checks see the outputs of the action they check as {{steps.<this step>.<output>}}. */
+    ownOutputs?: Record<string, unknown>,
+  ): Promise<void> {
     const refs = step.checks?.[phase] ?? [];
     if (!refs.length) return;
     for (let attempt = 1; ; attempt++) {
       const failed: Array<{ check: string; detail: string }> = [];
       for (const ref of refs) {
-        const result = await this.runCheck(step, ref, phase, attempt);
+        const result = await this.runCheck(step, ref, phase, attempt, ownOutputs);
         if (!result.ok) failed.push(result);
       }
       if (!failed.length) return;
@@ -489,7 +496,13 @@ export class Runner {
     }
   }
 
-  private async runCheck(step: RollbackStep, ref: CheckRef, phase: 'pre' | 'post', attempt: number): Promise<{ ok: boolean; check: string; detail: string }> {
+  private async runCheck(
+    step: RollbackStep,
+    ref: CheckRef,
+    phase: 'pre' | 'post',
+    attempt: number,
+    ownOutputs?: Record<string, unknown>,
+  ): Promise<{ ok: boolean; check: string; detail: string }> {
     const { check: name, with: rawArgs, title } = normalizeCheckRef(ref);
     const check = this.options.registry.check(name)!;
     const started = this.clock();
@@ -497,7 +510,9 @@ export class Runner {
     let detail: string;
     let describe = name;
     try {
-      const args = renderValue(rawArgs, this.scope(), { placeholderMissing: this.dryRun });
+      const scope = this.scope();
+      if (ownOutputs) scope.steps[step.id] = ownOutputs;
+      const args = renderValue(rawArgs, scope, { placeholderMissing: this.dryRun });
       const parsed = check.paramsSchema.safeParse(args);
       if (!parsed.success) {
         detail = `invalid arguments: ${parsed.error.issues[0].message}`;

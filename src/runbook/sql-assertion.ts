@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { LifelineError } from '../errors.js';
 import type { RunServices } from './registry.js';
+import { locate, whereShape } from './engine-services.js';
 
 export const sqlAssertionSchema = z
   .object({
     sql: z.string().min(1).describe('a query returning one row whose first column is true when the data is good'),
     name: z.string().optional(),
-    database: z.string().optional().describe('another database on the same server (e.g. the restored copy)'),
+    ...whereShape,
   })
   .strict();
 
@@ -22,10 +23,9 @@ export async function evaluateAssertion(
   services: RunServices,
   signal: AbortSignal,
 ): Promise<AssertionOutcome> {
-  if (!services.connect) throw new LifelineError('USAGE', 'No database connection is available to this run.', { hint: 'Run it through `lifeline run`, which knows the target.' });
-  const [{ withClient }, { withDatabase }] = await Promise.all([import('../postgres/client.js'), import('../postgres/conninfo.js')]);
-  const { conn } = await services.connect();
-  const target = args.database ? withDatabase(conn, args.database) : conn;
+  if (!services.connect && !args.sandbox) throw new LifelineError('USAGE', 'No database connection is available to this run.', { hint: 'Run it through `lifeline run`, which knows the target.' });
+  const { withClient } = await import('../postgres/client.js');
+  const { conn: target } = await locate(services, args, signal);
   const label = args.name ?? 'assertion';
   return withClient(
     target,

@@ -98,9 +98,12 @@ export function validateRunbook(runbook: Runbook, registry: Registry): SemanticP
         }
       });
     }
-    // Rollback steps are checked on their own, with their own scope.
-    const { id: _id, on_failure: _onFailure, ...rest } = step as RollbackStep & { on_failure?: unknown };
+    // Rollback steps are checked on their own, with their own scope. Post-checks run after the
+    // action, so they may read the step's own outputs.
+    const { id: _id, on_failure: _onFailure, checks, ...rest } = step as RollbackStep & { on_failure?: unknown };
     checkTemplates(rest, path, scope);
+    if (checks?.pre) checkTemplates(checks.pre, [...path, 'checks', 'pre'], scope);
+    if (checks?.post) checkTemplates(checks.post, [...path, 'checks', 'post'], { visible: new Map(scope.visible).set(step.id, outputsOf(step)) });
     if (stepKind(step) !== 'action' && step.with) problems.push({ path: [...path, 'with'], message: '`with` belongs to an action step' });
   };
 

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { LifelineError } from '../../errors.js';
@@ -5,6 +6,8 @@ import type { Context } from '../context.js';
 import type { Run } from '../main.js';
 import type { TargetInfo } from '../../runbook/template.js';
 import type { LoadedRunbook } from '../../runbook/loader.js';
+import type { RunServices } from '../../runbook/registry.js';
+import type { Repository } from '../../storage/repository.js';
 
 interface RunFlags {
   param?: string[];
@@ -43,6 +46,7 @@ async function runCommand(ctx: Context, flags: RunFlags, runbookArg: string | un
       import('../../config/paths.js'),
     ]);
   const registry = createBuiltinRegistry();
+  const services = runServices(ctx);
   const runsDir = paths.runsDir(ctx.paths);
   const auditDir = paths.auditDir(ctx.paths);
   const operator = operatorName(flags.operator, ctx.env);
@@ -72,19 +76,22 @@ async function runCommand(ctx: Context, flags: RunFlags, runbookArg: string | un
         given,
         run: { id: runId, operator, host, started_at: new Date().toISOString() },
         ask: prompter?.askParam,
+        resolveBackup: async (ref) => {
+          const { findBackup } = await import('../../runbook/engine-services.js');
+          return (await findBackup(services, ref))?.id;
+        },
       });
       start = { kind: 'new', params, target: await describeTarget(ctx, loaded), runId };
     }
 
     const write = (line: string) => (ctx.out.json ? process.stderr : process.stdout).write(`${line}\n`);
-    let connection: ReturnType<Context['connect']> | undefined;
     const session = await openRunSession({
       loaded,
       registry,
       start,
       operator,
       host,
-      services: { env: ctx.env, connect: () => (connection ??= ctx.connect()) },
+      services,
       answer: unattendedAnswerer({ yes: Boolean(flags.yes), person: prompter?.answer }),
       runsDir,
       auditDir,
@@ -92,6 +99,10 @@ async function runCommand(ctx: Context, flags: RunFlags, runbookArg: string | un
       signal: ctx.signal,
       contacts: ctx.config.contacts,
       sinks: [createPlainRenderer({ write, showQuestions: !prompter })],
+      uploadAudit: async (runId, file) => {
+        const [repo, { auditKey }] = await Promise.all([services.repo!(), import('../../storage/repository.js')]);
+        await repo.put(auditKey(runId), fs.createReadStream(file));
+      },
     });
     const result = await session.run();
     if (result.outcome === 'interrupted' || result.outcome === 'input-needed') write(`resume with: lifeline run --resume ${result.runId}`);
@@ -100,12 +111,32 @@ async function runCommand(ctx: Context, flags: RunFlags, runbookArg: string | un
       for (const contact of contacts) write(`contact: ${[contact.name, contact.role, contact.phone, contact.email].filter(Boolean).join(', ')}`);
     }
     write(`audit trail: ${result.auditFile} (lifeline audit report ${result.runId})`);
+    if (!flags.dryRun && !result.uploadError) write(`audit copy: ${ctx.repo().url.replace(/\/$/, '')}/audit/${result.runId}.jsonl`);
     if (result.uploadError) ctx.out.note(`warning: the audit trail was not copied to the repository: ${result.uploadError}`);
     ctx.out.result({ run: result });
     return result.exitCode;
   } finally {
     prompter?.close();
   }
+}
+
+/**
+ * What actions and checks may use: the target (the sandbox brought up on first use), the
+ * repository (opened once), the config and lifeline's folders. Nothing is opened until a step needs it.
+ */
+export function runServices(ctx: Context): RunServices {
+  let connection: ReturnType<Context['connect']> | undefined;
+  let repo: Promise<Repository> | undefined;
+  return {
+    env: ctx.env,
+    config: ctx.config,
+    paths: ctx.paths,
+    connect: () => (connection ??= ctx.connect()),
+    repo: () =>
+      (repo ??= import('../../storage/open-repository.js').then(({ openRepository }) =>
+        openRepository(ctx.repo().url, { minimumVerifiedLevel: ctx.config.verify.minimumLevel }),
+      )),
+  };
 }
 
 function dirs(ctx: Context, loader: typeof import('../../runbook/loader.js')) {

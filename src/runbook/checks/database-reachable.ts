@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { abortError, isLifelineError } from '../../errors.js';
 import { defineCheck } from '../registry.js';
+import { describeWhere, locate, whereShape } from '../engine-services.js';
 
 /** The target answers `SELECT 1` as the configured user. */
 export const databaseReachableCheck = defineCheck({
@@ -8,17 +9,16 @@ export const databaseReachableCheck = defineCheck({
   summary: 'the target database accepts a connection and answers a query',
   paramsSchema: z
     .object({
-      database: z.string().optional().describe('another database on the same server'),
+      ...whereShape,
       timeout_seconds: z.number().positive().default(10),
     })
     .strict(),
-  describe: (args) => `${args.database ?? 'the target database'} is reachable`,
+  describe: (args) => `${describeWhere(args)} is reachable`,
   async run({ with: args, signal, services }) {
-    if (!services.connect) return { ok: false, detail: 'no database connection is available to this run' };
-    const [{ withClient }, { withDatabase, describeConn }] = await Promise.all([import('../../postgres/client.js'), import('../../postgres/conninfo.js')]);
+    if (!services.connect && !args.sandbox) return { ok: false, detail: 'no database connection is available to this run' };
+    const [{ withClient }, { describeConn }] = await Promise.all([import('../../postgres/client.js'), import('../../postgres/conninfo.js')]);
     try {
-      const { conn } = await services.connect();
-      const target = args.database ? withDatabase(conn, args.database) : conn;
+      const { conn: target } = await locate(services, args, signal);
       const version = await withClient(target, async (client) => (await client.query('SHOW server_version')).rows[0]?.server_version as string, {
         signal,
         env: services.env,
