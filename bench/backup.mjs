@@ -1,0 +1,49 @@
+// Logical backup: lifeline vs plain `pg_dump -Fc` vs the hand-made pipeline of the same compression.
+// Usage: npm run bench   (BENCH_SIZES_MB=256,1024 BENCH_ZSTD_LEVEL=3)
+import fs from 'node:fs';
+import path from 'node:path';
+import { benchCluster, cli, fileSize, mib, pgEnv, randomTextDatabase, ratio, timed } from './lib.mjs';
+import { describeConn } from '../dist/postgres/conninfo.js';
+
+const sizes = (process.env.BENCH_SIZES_MB ?? '256,1024').split(',').map(Number);
+const level = Number(process.env.BENCH_ZSTD_LEVEL ?? 3);
+
+const bench = await benchCluster();
+const rows = [];
+try {
+  for (const mb of sizes) {
+    process.stderr.write(`building a ${mb} MB random-text database...\n`);
+    const { conn, size } = await randomTextDatabase(bench.cluster, `bench_${mb}`, mb);
+    const out = path.join(bench.dir, `out-${mb}`);
+    fs.mkdirSync(out);
+    const env = pgEnv(bench.cluster);
+    const db = conn.database;
+
+    const plain = await timed('pg_dump -Fc > file', bench.tools.pg_dump, ['-Fc', '-f', path.join(out, 'plain.dump'), db], { env });
+    const pipeline = await timed(`pg_dump -Fc -Z0 \\| zstd -T0 -${level}`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} > "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'pipe.dump.zst')], { env });
+    const home = path.join(out, 'home');
+    const lifelineEnv = { ...process.env, LIFELINE_HOME: home, NO_COLOR: '1' };
+    await timed('config', 'node', [cli, 'config', 'set', 'backup.compressionLevel', String(level)], { env: lifelineEnv });
+    const url = describeConn(conn);
+    const lifeline = await timed('lifeline backup (no verify)', 'node', [cli, '--db', url, '--json', 'backup', '--verify', 'none'], { env: lifelineEnv });
+    const manifest = JSON.parse(lifeline.stdout).backup;
+    const stored = manifest.objects[0].size;
+    const verified = await timed('lifeline backup (defaults: + verify archive)', 'node', [cli, '--db', url, 'backup'], { env: lifelineEnv });
+
+    rows.push({ mb, size, plain, plainSize: fileSize(path.join(out, 'plain.dump')), pipeline, pipeSize: fileSize(path.join(out, 'pipe.dump.zst')), lifeline, stored, verified });
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+} finally {
+  await bench.cleanup();
+}
+
+console.log(`\n### Logical backup (zstd -${level}, ${new Date().toISOString().slice(0, 10)}, ${process.env.HOSTNAME ?? 'this machine'})\n`);
+console.log('| database | tool | wall s | stored MiB | peak RSS MiB | time vs pg_dump -Fc | time vs pipeline | size vs pg_dump -Fc |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  const db = `${mib(r.size)} MiB`;
+  console.log(`| ${db} | pg_dump -Fc > file | ${r.plain.seconds} | ${mib(r.plainSize)} | ${r.plain.rssMb.toFixed(0)} | 1.00 | ${ratio(r.plain.seconds, r.pipeline.seconds)} | 1.00 |`);
+  console.log(`| ${db} | ${r.pipeline.label} | ${r.pipeline.seconds} | ${mib(r.pipeSize)} | ${r.pipeline.rssMb.toFixed(0)} | ${ratio(r.pipeline.seconds, r.plain.seconds)} | 1.00 | ${ratio(r.pipeSize, r.plainSize)} |`);
+  console.log(`| ${db} | lifeline backup | ${r.lifeline.seconds} | ${mib(r.stored)} | ${r.lifeline.rssMb.toFixed(0)} | ${ratio(r.lifeline.seconds, r.plain.seconds)} | ${ratio(r.lifeline.seconds, r.pipeline.seconds)} | ${ratio(r.stored, r.plainSize)} |`);
+  console.log(`| ${db} | lifeline backup + verify archive | ${r.verified.seconds} | ${mib(r.stored)} | ${r.verified.rssMb.toFixed(0)} | ${ratio(r.verified.seconds, r.plain.seconds)} | ${ratio(r.verified.seconds, r.pipeline.seconds)} | ${ratio(r.stored, r.plainSize)} |`);
+}
