@@ -3,6 +3,7 @@ import path from 'node:path';
 import { EXIT, LifelineError } from '../../errors.js';
 import type { Run } from '../main.js';
 import { repository } from '../repo.js';
+import { resolveBackup } from '../../engine/verify/resolve-backup.js';
 import { typedConfirmation } from '../prompt.js';
 
 interface RestoreFlags {
@@ -49,7 +50,7 @@ export function registerRestore(program: Command, run: Run): void {
           import('../../engine/operator.js'),
         ]);
         const repo = await repository(ctx);
-        const manifest = await repo.resolveBackup(ref);
+        const manifest = await resolveBackup(repo, ref);
         const target = await ctx.connect();
         const mode = flags.into ? 'into' : flags.inPlace ? 'in-place' : 'swap';
         const operator = operatorName(flags.operator, ctx.env);

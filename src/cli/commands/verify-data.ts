@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import type { Run } from '../main.js';
 import { repository } from '../repo.js';
+import { resolveBackup } from '../../engine/verify/resolve-backup.js';
 
 export function registerVerifyData(program: Command, run: Run): void {
   program
@@ -12,7 +13,7 @@ export function registerVerifyData(program: Command, run: Run): void {
       run<{ against: string }>(async (ctx, flags) => {
         const { checkConsistency } = await import('../../engine/verify/consistency.js');
         const repo = await repository(ctx);
-        const manifest = await repo.resolveBackup(flags.against);
+        const manifest = await resolveBackup(repo, flags.against);
         const target = await ctx.connect();
         const checks = await checkConsistency({ conn: target.conn, expected: manifest.tables ?? [], assertions: ctx.config.verify.assertions, signal: ctx.signal });
         const ok = checks.every((c) => c.ok);

@@ -4,6 +4,7 @@ import { EXIT } from '../../errors.js';
 import type { Run } from '../main.js';
 import { verifyLevels, type VerifyLevel } from '../../config/schema.js';
 import { repository } from '../repo.js';
+import { resolveBackup } from '../../engine/verify/resolve-backup.js';
 
 interface VerifyFlags {
   level?: VerifyLevel;
@@ -24,7 +25,7 @@ export function registerVerify(program: Command, run: Run): void {
           import('../../config/resolve.js'),
         ]);
         const repo = await repository(ctx);
-        const manifest = await repo.resolveBackup(ref);
+        const manifest = await resolveBackup(repo, ref);
         const staging = flags.staging
           ? /^postgres(ql)?:/.test(flags.staging)
             ? parseConnectionUrl(flags.staging)
