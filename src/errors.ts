@@ -30,6 +30,12 @@ export type ErrorCode =
   | 'RESTORE_FAILED'
   | 'RESTORE_REFUSED'
   | 'INPUT_NEEDED'
+  /** wal-push: the archive already holds a file of that name with different content. */
+  | 'WAL_CONFLICT'
+  /** WAL archiving is not set up or not working (archive_mode, archive_command, failures). */
+  | 'ARCHIVING_BROKEN'
+  /** Point-in-time recovery failed or did not reach its target. */
+  | 'PITR_FAILED'
   | 'ABORTED';
 
 export const EXIT = {

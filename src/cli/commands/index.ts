@@ -11,6 +11,9 @@ import { registerSandbox } from './sandbox.js';
 import { registerRun } from './run.js';
 import { registerRunbooks } from './runbooks.js';
 import { registerAudit } from './audit.js';
+import { registerWal } from './wal.js';
+import { registerArchiving } from './archiving.js';
+import { registerPitr } from './pitr.js';
 
 /** Every command, one file each. Keep imports here light: heavy modules load inside actions. */
 export function registerCommands(program: Command, run: Run): void {
@@ -25,6 +28,9 @@ export function registerCommands(program: Command, run: Run): void {
   registerRun(program, run);
   registerRunbooks(program, run);
   registerAudit(program, run);
+  registerWal(program, run);
+  registerArchiving(program, run);
+  registerPitr(program, run);
   program.action(() => {
     program.outputHelp();
   });

@@ -1,0 +1,178 @@
+import type { Command } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { EXIT, LifelineError } from '../../errors.js';
+import type { Run } from '../main.js';
+import { createOutput, reportError, type Output } from '../output.js';
+
+/*
+ * wal-push / wal-fetch run once per WAL file, called by PostgreSQL. bin/lifeline.js sends them
+ * here (walFastPath) before loading the rest of the CLI: no commander program, no conf, no zod,
+ * no execa, no pg. Everything this file imports at the top must stay that light.
+ */
+
+/**
+ * restore_command must exit above 125 for PostgreSQL to abort recovery rather than read the
+ * failure as "file not in the archive" and end recovery (possibly promoting) early.
+ */
+export const FETCH_FATAL_EXIT = 126;
+/** wal-fetch: the file is truly not in the archive. */
+export const FETCH_NOT_FOUND_EXIT = 1;
+
+interface WalFlags {
+  repo?: string;
+  compress?: string;
+  json?: boolean;
+}
+
+export function registerWal(program: Command, run: Run): void {
+  program
+    .command('wal-push <path>')
+    .description('archive one WAL file into the repository (archive_command = \'lifeline wal-push --repo <repo> %p\')')
+    .option('--compress <algorithm>', 'zstd (default when installed) or gzip')
+    .action(
+      run<WalFlags>(async (ctx, flags, [file]) => {
+        if (flags.compress !== undefined && flags.compress !== 'zstd' && flags.compress !== 'gzip') {
+          throw new LifelineError('USAGE', `--compress must be zstd or gzip, not "${flags.compress}".`);
+        }
+        return walPushCommand({ repo: ctx.repo().url, file, compress: flags.compress, out: ctx.out });
+      }),
+    );
+  program
+    .command('wal-fetch <name> <dest>')
+    .description(`fetch one WAL file for restore_command; exit 1 only when it is not archived, ${FETCH_FATAL_EXIT} on any other failure (aborts recovery)`)
+    .action(
+      run(async (ctx, _flags, [name, dest]) => walFetchCommand({ repo: ctx.repo().url, name, dest, out: ctx.out })),
+    );
+}
+
+/**
+ * Runs wal-push / wal-fetch when argv names one of them (global options may come first);
+ * undefined means "not ours" (or --help), and the full CLI takes over.
+ */
+export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  if (argv.includes('--help') || argv.includes('-h')) return undefined;
+  const flags: WalFlags = {};
+  const positional: string[] = [];
+  const withValue = new Set(['--repo', '--db', '--target', '--compress']);
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i];
+    if (token === '--') {
+      positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (token.startsWith('--')) {
+      const eq = token.indexOf('=');
+      const flag = eq > 0 ? token.slice(0, eq) : token;
+      if (withValue.has(flag)) {
+        const value = eq > 0 ? token.slice(eq + 1) : argv[++i];
+        if (value === undefined) return usage(positional[0], `${flag} needs a value`, flags);
+        if (flag === '--repo') flags.repo = value;
+        if (flag === '--compress') flags.compress = value;
+        continue;
+      }
+      if (flag === '--json') flags.json = true;
+      else if (flag !== '--plain') return positional.length ? usage(positional[0], `unknown option ${flag}`, flags) : undefined;
+      continue;
+    }
+    positional.push(token);
+  }
+  const [command, ...args] = positional;
+  if (command !== 'wal-push' && command !== 'wal-fetch') return undefined;
+  const out = createOutput(Boolean(flags.json));
+  let repo: string;
+  try {
+    repo = resolveRepoLight(flags.repo, env);
+  } catch (error) {
+    const code = reportError(error, out);
+    return command === 'wal-fetch' ? FETCH_FATAL_EXIT : code;
+  }
+  if (command === 'wal-push') {
+    if (args.length !== 1) return usage(command, 'expects exactly one argument: the WAL file path (%p)', flags);
+    if (flags.compress !== undefined && flags.compress !== 'zstd' && flags.compress !== 'gzip') {
+      return usage(command, `--compress must be zstd or gzip, not "${flags.compress}"`, flags);
+    }
+    return walPushCommand({ repo, file: args[0], compress: flags.compress, out });
+  }
+  if (args.length !== 2) return usage(command, 'expects two arguments: the WAL file name (%f) and the destination (%p)', flags);
+  return walFetchCommand({ repo, name: args[0], dest: args[1], out });
+}
+
+function usage(command: string | undefined, message: string, flags: WalFlags): number {
+  const out = createOutput(Boolean(flags.json));
+  reportError(new LifelineError('USAGE', `${command ?? 'lifeline'}: ${message}.`, { hint: 'See lifeline wal-push --help / lifeline wal-fetch --help.' }), out);
+  return command === 'wal-fetch' ? FETCH_FATAL_EXIT : EXIT.usage;
+}
+
+/**
+ * --repo, else LIFELINE_REPO, else the configured repository.url, else the default: the same
+ * order as config/resolve.ts, reading the config file as plain JSON (conf + zod are too heavy
+ * here). archive_command and restore_command written by lifeline always pass --repo.
+ */
+function resolveRepoLight(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const pick = (url: string) => (url.startsWith('s3://') ? url : path.resolve(url));
+  if (flag) return pick(flag);
+  if (env.LIFELINE_REPO) return pick(env.LIFELINE_REPO);
+  const root = env.LIFELINE_HOME ? path.resolve(env.LIFELINE_HOME) : undefined;
+  const configDir = root ? path.join(root, 'config') : xdg(env, 'XDG_CONFIG_HOME', '.config');
+  const dataDir = root ? path.join(root, 'data') : xdg(env, 'XDG_DATA_HOME', '.local/share');
+  const file = path.join(configDir, 'config.json');
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new LifelineError('CONFIG_INVALID', `Cannot read ${file} to find the repository: ${(error as Error).message}`, {
+        hint: 'Pass --repo <repository> explicitly (lifeline archiving setup writes it into archive_command).',
+      });
+    }
+  }
+  if (text !== undefined) {
+    let url: unknown;
+    try {
+      url = (JSON.parse(text) as { repository?: { url?: unknown } }).repository?.url;
+    } catch (error) {
+      throw new LifelineError('CONFIG_INVALID', `${file} is not valid JSON: ${(error as Error).message}`, { hint: 'Pass --repo explicitly, or fix the file.' });
+    }
+    if (typeof url === 'string' && url) return pick(url);
+  }
+  return path.join(dataDir, 'repository');
+}
+
+function xdg(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const base = env[name] && path.isAbsolute(env[name]!) ? env[name]! : path.join(env.HOME ?? '/', fallback);
+  return path.join(base, 'lifeline');
+}
+
+async function walPushCommand(options: { repo: string; file: string; compress?: string; out: Output }): Promise<number> {
+  const { out } = options;
+  try {
+    const [{ openStore }, { walPush }] = await Promise.all([import('../../storage/open-store.js'), import('../../engine/wal/push.js')]);
+    const store = await openStore(options.repo);
+    const result = await walPush({ store, file: options.file, compression: options.compress as 'zstd' | 'gzip' | undefined });
+    out.result({ walPush: result });
+    return EXIT.ok;
+  } catch (error) {
+    return reportError(error, out);
+  }
+}
+
+async function walFetchCommand(options: { repo: string; name: string; dest: string; out: Output }): Promise<number> {
+  const { out } = options;
+  try {
+    const [{ openStore }, { walFetch }] = await Promise.all([import('../../storage/open-store.js'), import('../../engine/wal/fetch.js')]);
+    const store = await openStore(options.repo);
+    const result = await walFetch({
+      store,
+      name: options.name,
+      dest: options.dest,
+      onRetry: (error, attempt) => out.note(`lifeline wal-fetch ${options.name}: attempt ${attempt} failed (${error.message}); retrying`),
+    });
+    out.result({ walFetch: result });
+    return result.found ? EXIT.ok : FETCH_NOT_FOUND_EXIT;
+  } catch (error) {
+    reportError(error, out);
+    out.note(`lifeline wal-fetch: exiting ${FETCH_FATAL_EXIT} so that PostgreSQL stops recovery instead of ending it early`);
+    return FETCH_FATAL_EXIT;
+  }
+}

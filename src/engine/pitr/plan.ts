@@ -1,0 +1,64 @@
+import { LifelineError } from '../../errors.js';
+import type { BackupEntry, Repository } from '../../storage/repository.js';
+import { recoverableWindow, type RecoverableRange, type RecoverableWindow } from '../wal/window.js';
+import { formatInZone, formatUtc, type TargetTime } from './time.js';
+
+export interface PitrPlan {
+  target: TargetTime;
+  window: RecoverableWindow;
+  range: RecoverableRange;
+  backup: BackupEntry;
+}
+
+/**
+ * Picks the base backup for a target, before anything is touched: the target must lie inside a
+ * recoverable range (after a base backup's end, before the last archived commit reachable from
+ * it without a WAL gap); the newest base backup that ended before the target wins.
+ */
+export async function planPitr(options: { repo: Repository; target: TargetTime; zone: string; signal?: AbortSignal; workDir?: string }): Promise<PitrPlan> {
+  const { repo, target, zone } = options;
+  const window = await recoverableWindow(repo, { signal: options.signal, workDir: options.workDir });
+  const at = target.at.getTime();
+  const fits = window.ranges
+    .filter((r) => Date.parse(r.from) <= at && at < Date.parse(r.to))
+    .sort((a, b) => Date.parse(b.from) - Date.parse(a.from));
+  if (!fits.length) throw outsideWindow(window, target, zone);
+  const range = fits[0];
+  const { backups } = await repo.listBackups();
+  const backup = backups.find((b) => b.id === range.baseBackupId);
+  if (!backup) throw new LifelineError('BACKUP_NOT_FOUND', `Base backup ${range.baseBackupId} vanished while planning`);
+  return { target, window, range, backup };
+}
+
+export function describeWindow(window: RecoverableWindow, zone: string): string {
+  if (!window.ranges.length) return 'nothing is recoverable to a point in time yet';
+  const show = (iso: string) => `${formatUtc(new Date(iso))} = ${formatInZone(new Date(iso), zone)}`;
+  return window.ranges.map((r) => `${show(r.from)} → ${show(r.to)} (from base backup ${r.baseBackupId})`).join('; ');
+}
+
+export function describeGaps(window: RecoverableWindow): string {
+  return window.gaps.map((g) => (g.count === 1 ? g.from : `${g.from}..${g.to} (${g.count} segments)`)).join(', ');
+}
+
+function outsideWindow(window: RecoverableWindow, target: TargetTime, zone: string): LifelineError {
+  const shown = `${formatUtc(target.at)} (${target.local})`;
+  if (!window.ranges.length) {
+    const why = window.unusable.length ? `: ${window.unusable.map((u) => `${u.baseBackupId} ${u.reason}`).join('; ')}` : '';
+    return new LifelineError('RESTORE_REFUSED', `Cannot recover to ${shown}: ${describeWindow(window, zone)}${why}`, {
+      hint: window.gaps.length
+        ? `WAL is missing: ${describeGaps(window)}. Take a new base backup (lifeline backup --physical).`
+        : 'Take a base backup (lifeline backup --physical) with archiving on (lifeline archiving check).',
+    });
+  }
+  const earliest = Math.min(...window.ranges.map((r) => Date.parse(r.from)));
+  const latest = Math.max(...window.ranges.map((r) => Date.parse(r.to)));
+  const at = target.at.getTime();
+  const where = at < earliest ? 'before the oldest usable base backup' : at >= latest ? 'at or after the last archived commit' : 'in a stretch the archive cannot reach (a WAL gap)';
+  return new LifelineError('RESTORE_REFUSED', `Target ${shown} is ${where}. Recoverable window: ${describeWindow(window, zone)}`, {
+    hint: window.gaps.length
+      ? `Missing WAL: ${describeGaps(window)}. Recovery cannot cross a gap; a base backup taken after it starts a new window.`
+      : at >= latest
+        ? 'Recovery needs a commit archived after the target: wait for archiving (archive_timeout) or run `lifeline archiving check` to switch WAL.'
+        : 'Pick a time inside the window; nothing was touched.',
+  });
+}

@@ -1,0 +1,71 @@
+import os from 'node:os';
+import { LifelineError } from '../../errors.js';
+import type { Store } from '../../storage/store.js';
+import type { WalFileName } from './names.js';
+import { TRAILER_SIZE, WAL_EXTENSIONS, decodeTrailer, walFolder, type TrailerFacts, type WalCompression } from './object-format.js';
+
+/*
+ * The few repository facts the WAL path needs, without the Repository class: it validates with
+ * zod, whose load alone costs ~100 ms, and PostgreSQL runs wal-push/wal-fetch once per file.
+ * These mirror repository.ts (REPOSITORY_INFO_KEY, its top-level names, the first-write rule).
+ */
+export const REPOSITORY_INFO_KEY = 'lifeline.json';
+const LIFELINE_TOP_LEVEL = ['lifeline.json', 'lock', 'locks/', 'backups/', 'wal/', 'audit/'];
+
+/** Whether lifeline.json is there (a stat, so a file another OS user wrote 0600 still counts). */
+export async function repositoryExists(store: Store): Promise<boolean> {
+  return (await store.head(REPOSITORY_INFO_KEY)) !== undefined;
+}
+
+/** Initialises the repository on first write, refusing a folder that holds other things. */
+export async function ensureRepository(store: Store): Promise<void> {
+  if (await repositoryExists(store)) return;
+  const sample = await store.list('', { limit: 50 });
+  const foreign = sample.filter((o) => !LIFELINE_TOP_LEVEL.some((top) => (top.endsWith('/') ? o.key.startsWith(top) : o.key === top)));
+  if (foreign.length > 0) {
+    throw new LifelineError('USAGE', `${store.location} holds other files (${foreign[0].key}, ...) and is not a lifeline repository`, {
+      hint: 'Point --repo (or LIFELINE_REPO) at an empty or new folder.',
+    });
+  }
+  let user: string | undefined;
+  try {
+    user = os.userInfo().username;
+  } catch {
+    user = undefined;
+  }
+  const info = { formatVersion: 1, createdAt: new Date().toISOString(), createdBy: { host: os.hostname(), ...(user ? { user } : {}) } };
+  await store.put(REPOSITORY_INFO_KEY, `${JSON.stringify(info, null, 2)}\n`, { ifNotExists: true });
+}
+
+export interface StoredWal {
+  key: string;
+  compression: WalCompression;
+  size: number;
+}
+
+/** The stored object for a WAL file, whichever compression it was pushed with. */
+export async function findWalObject(store: Store, file: WalFileName): Promise<StoredWal | undefined> {
+  for (const compression of ['zstd', 'gzip'] as const) {
+    const key = `${walFolder(file.timeline)}${file.name}${WAL_EXTENSIONS[compression]}`;
+    const info = await store.head(key);
+    if (info) return { key, compression, size: info.size };
+  }
+  return undefined;
+}
+
+/** The plain sha256 and size recorded in a stored WAL object's trailer (a ranged read). */
+export async function readTrailer(store: Store, object: StoredWal, signal?: AbortSignal): Promise<TrailerFacts> {
+  const size = TRAILER_SIZE[object.compression];
+  const chunks: Buffer[] = [];
+  if (object.size >= size) {
+    const stream = await store.get(object.key, { start: object.size - size, end: object.size - 1, signal });
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+  }
+  const facts = decodeTrailer(object.compression, Buffer.concat(chunks));
+  if (!facts) {
+    throw new LifelineError('REPO_CORRUPT', `${store.location}/${object.key} has no lifeline checksum trailer`, {
+      hint: 'It was not written by lifeline wal-push (or was truncated); move it out of the archive and push the file again.',
+    });
+  }
+  return facts;
+}

@@ -1,0 +1,32 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WalCompression } from './object-format.js';
+
+/**
+ * The commands PostgreSQL runs (archive_command, restore_command). The server runs them through
+ * /bin/sh with its own environment and working directory (the data directory), so nothing may
+ * depend on our PATH, cwd or LIFELINE_* variables: absolute node, absolute bin/lifeline.js, and
+ * the repository passed explicitly with --repo.
+ */
+export function lifelineArgv(): [string, string] {
+  // dist/engine/wal/command.js (or src/engine/wal/command.ts under the tests) → <root>/bin/lifeline.js
+  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/lifeline.js');
+  return [process.execPath, fs.existsSync(bin) ? fs.realpathSync(bin) : bin];
+}
+
+/** Single-quotes for /bin/sh, and doubles % (PostgreSQL's own escape in these commands). */
+export function shellWord(word: string): string {
+  const quoted = /^[A-Za-z0-9_./:=@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  return quoted.replace(/%/g, '%%');
+}
+
+export function archiveCommand(options: { repo: string; compression?: WalCompression }): string {
+  const words = [...lifelineArgv(), 'wal-push', '--repo', options.repo, ...(options.compression ? ['--compress', options.compression] : [])];
+  return `${words.map(shellWord).join(' ')} %p`;
+}
+
+export function restoreCommand(options: { repo: string }): string {
+  const words = [...lifelineArgv(), 'wal-fetch', '--repo', options.repo];
+  return `${words.map(shellWord).join(' ')} %f %p`;
+}
