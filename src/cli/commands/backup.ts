@@ -24,11 +24,12 @@ export function registerBackup(program: Command, run: Run): void {
     .option('--reason <text>', 'free text recorded in the manifest (required for --label manual)')
     .option('--operator <name>', 'who takes the backup (else SUDO_USER, else the OS user)')
     .option('--verbose', 'print every table as pg_dump reaches it')
+    .option('--physical', 'a base backup of the whole cluster with pg_basebackup, for point-in-time recovery (label defaults to pitr)')
     .option('--wait-lock <seconds>', 'wait this long for another writer (backup, prune) to finish instead of refusing', '0')
     .addOption(new Option('--verify <level>', 'verify right after the backup (default: the config\'s backup.verifyAfter)').choices(['none', 'integrity', 'archive', 'restore', 'consistency']))
     .action(
       run<BackupFlags>(async (ctx, flags) => {
-        const label = (flags.label ?? 'daily') as (typeof backupLabels)[number];
+        const label = (flags.label ?? (flags.physical ? 'pitr' : 'daily')) as (typeof backupLabels)[number];
         if (label === 'manual' && !flags.reason?.trim()) {
           throw new LifelineError('USAGE', 'A manual backup needs a reason.', { hint: 'Add --reason "<why>", e.g. --reason "before schema change".' });
         }
@@ -44,7 +45,20 @@ export function registerBackup(program: Command, run: Run): void {
         const repo = await openRepository(repoLocation.url);
         ctx.out.note(`backing up ${target.label} into ${repo.store.location}`);
         const started = Date.now();
-        const { manifest } = await logicalBackup({
+        const { manifest } = flags.physical
+          ? await (await import('../../engine/backup/physical.js')).physicalBackup({
+              conn: target.conn,
+              repo,
+              label,
+              reason: flags.reason,
+              operator: operatorName(flags.operator, ctx.env),
+              compression: ctx.config.backup.compression,
+              compressionLevel: ctx.config.backup.compressionLevel,
+              lockWaitMs: waitLockMs,
+              signal: ctx.signal,
+              onProgress: (p) => p.message && ctx.out.note(p.message),
+            })
+          : await logicalBackup({
           conn: target.conn,
           repo,
           label,
