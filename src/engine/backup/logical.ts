@@ -81,11 +81,16 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const objectName = `data.dump${codec.extension}`;
     progress({ phase: 'dump', bytes: 0, totalBytes: facts.sizeBytes, message: `backup ${id}: dumping ${facts.database}` });
 
+    // zstd starts first and pg_dump writes straight into its stdin (like a shell pipe), so the
+    // uncompressed stream never passes through Node; gzip/none are piped in-process.
+    const codecProcess = codec.startProcess?.(signal);
     const dump = execa(
       pgDump.path,
       ['--format=custom', '--compress=0', '--verbose', '--no-password', `--snapshot=${snapshot}`, `--lock-wait-timeout=${options.lockWaitTimeoutSeconds}s`],
-      { env: toolEnv(conn), extendEnv: false, stdout: 'pipe', stderr: 'pipe', buffer: false, cancelSignal: signal, reject: false },
+      { env: toolEnv(conn), extendEnv: false, stdout: codecProcess ? codecProcess.input : 'pipe', stderr: 'pipe', buffer: false, cancelSignal: signal, reject: false },
     );
+    // pg_dump holds its own copy of zstd's stdin; ours must close so zstd sees the end of input.
+    codecProcess?.input.destroy();
     const stderrTail: string[] = [];
     readline.createInterface({ input: dump.stderr! }).on('line', (line) => {
       stderrTail.push(line);
@@ -94,7 +99,8 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
       if (table) progress({ phase: 'dump', message: `dumping ${table[1]}` });
     });
 
-    const { stream: compress, done: compressDone } = codec.create(signal);
+    const inProcess = codecProcess ? undefined : codec.create(signal);
+    const compressDone = codecProcess?.done ?? inProcess!.done;
     let stored = 0;
     // Ends the stream with an error unless pg_dump and the codec both succeeded, so the store
     // discards the object instead of publishing a truncated dump.
@@ -111,7 +117,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
         );
       },
     });
-    const piping = pipeline(dump.stdout as Readable, compress, guard).catch(() => undefined);
+    const piping = (codecProcess ? pipeline(codecProcess.output, guard) : pipeline(dump.stdout as Readable, inProcess!.stream, guard)).catch(() => undefined);
     const fingerprinting = fingerprintTables(client, tables, { signal });
     fingerprinting.catch(() => undefined);
 

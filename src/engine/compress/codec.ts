@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { LifelineError } from '../../errors.js';
@@ -14,6 +15,11 @@ export interface Codec {
   extension: '' | '.zst' | '.gz';
   /** A transform stream; `done` rejects when the codec itself failed. */
   create(signal?: AbortSignal): { stream: Duplex; done: Promise<void> };
+  /**
+   * For codecs that are processes: started before the producer, whose stdout is then given
+   * `input` directly, as a shell pipe would, so the plain bytes never pass through Node.
+   */
+  startProcess?(signal?: AbortSignal): { input: Writable; output: Readable; done: Promise<void> };
 }
 
 export const DEFAULT_LEVEL: Record<Compression, number | undefined> = { zstd: 3, gzip: 1, none: undefined };
@@ -28,7 +34,35 @@ export function compressor(algorithm: Compression, level = DEFAULT_LEVEL[algorit
   if (algorithm === 'gzip') {
     return { algorithm, level, extension, create: () => zlibCodec(zlib.createGzip({ level })) };
   }
-  return { algorithm, level, extension, create: (signal) => zstdCodec(['-T0', `-${level}`, '-q', '-c'], signal) };
+  const args = ['-T0', `-${level}`, '-q', '-c'];
+  return {
+    algorithm,
+    level,
+    extension,
+    create: (signal) => zstdCodec(args, signal),
+    startProcess(signal) {
+      // node:child_process rather than execa here: the producer gets a copy of zstd's stdin and
+      // ours is closed at once, which execa would report as a premature close.
+      const child = spawn('zstd', args, { stdio: ['pipe', 'pipe', 'pipe'], signal, killSignal: 'SIGTERM' });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+      const done = new Promise<void>((resolve, reject) => {
+        child.on('error', (error) =>
+          reject(
+            (error as NodeJS.ErrnoException).code === 'ENOENT'
+              ? new LifelineError('TOOL_MISSING', 'zstd is not installed.', { hint: 'Install it (apt-get install zstd) or set backup.compression to gzip.' })
+              : error,
+          ),
+        );
+        child.on('close', (code, sig) =>
+          code === 0 ? resolve() : reject(new LifelineError('TOOL_FAILED', `zstd failed (${sig ?? `exit ${code}`}): ${stderr.trim().split('\n').pop() ?? ''}`)),
+        );
+      });
+      done.catch(() => undefined);
+      child.stdin.on('error', () => undefined);
+      return { input: child.stdin, output: child.stdout, done };
+    },
+  };
 }
 
 export function decompressor(algorithm: Compression): Codec {
@@ -57,7 +91,10 @@ function zstdCodec(args: string[], signal?: AbortSignal): { stream: Duplex; done
     cancelSignal: signal,
     reject: false,
   });
-  const stream = child.duplex({});
+  return { stream: child.duplex({}), done: zstdResult(child) };
+}
+
+function zstdResult(child: ReturnType<typeof execa>): Promise<void> {
   const done = (async () => {
     const result = await child;
     if (result.failed) {
@@ -71,7 +108,7 @@ function zstdCodec(args: string[], signal?: AbortSignal): { stream: Duplex; done
     }
   })();
   done.catch(() => undefined);
-  return { stream, done };
+  return done;
 }
 
 /** Whether the zstd binary can be run here; gzip is the fallback. */

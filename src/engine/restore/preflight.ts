@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type pg from 'pg';
 import { withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
 import { LifelineError, isLifelineError } from '../../errors.js';
@@ -21,6 +22,8 @@ export interface Preflight {
   otherSessions: number;
   freeBytes?: number;
   neededBytes?: number;
+  /** Databases named like an interrupted restore of the live one (<db>__restore_<time>). */
+  leftovers: string[];
   problems: Problem[];
 }
 
@@ -50,8 +53,8 @@ export async function preflight(options: {
     const me = rows[0];
     const liveRow = live
       ? (
-          await client.query<{ size: string; owner_ok: boolean; sessions: string }>(
-            `SELECT pg_database_size(d.oid) AS size, pg_has_role(d.datdba, 'MEMBER') AS owner_ok,
+          await client.query<{ size: string; owner_ok: boolean; sessions: string; connlimit: number }>(
+            `SELECT pg_database_size(d.oid) AS size, pg_has_role(d.datdba, 'MEMBER') AS owner_ok, d.datconnlimit AS connlimit,
                     (SELECT count(*) FROM pg_stat_activity a WHERE a.datname = d.datname AND ${OTHER_CLIENT_SESSION}) AS sessions
                FROM pg_database d WHERE d.datname = $1`,
             [live],
@@ -81,6 +84,21 @@ export async function preflight(options: {
         hint: 'Turn maintenance mode on first (`lifeline maintenance on`): it refuses new connections and ends these sessions.',
       });
     }
+    if (mode === 'in-place' && liveRow && !me.su && liveRow.connlimit === 0) {
+      problems.push({
+        message: `"${live}" accepts no connections from non-superusers (CONNECTION LIMIT 0, maintenance mode?), and an in-place restore must connect to it.`,
+        hint: 'Restore without --in-place (new database + swap works under maintenance), or use the maintenance command strategy.',
+      });
+    }
+    if (mode === 'swap' && liveRow && !me.su) problems.push(...(await unsettableSettings(client, live!)));
+    const leftovers = live
+      ? (
+          await client.query<{ datname: string }>(
+            `SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname ~ '__restore_[0-9]{8}t[0-9]{6}z$' ORDER BY 1`,
+            [`${live}__restore_`],
+          )
+        ).rows.map((r) => r.datname)
+      : [];
     const liveSizeBytes = liveRow ? Number(liveRow.size) : undefined;
     const neededBytes = Math.max(Number(options.manifest.extra?.databaseSizeBytes ?? 0), liveSizeBytes ?? 0) || undefined;
     let freeBytes: number | undefined;
@@ -97,10 +115,40 @@ export async function preflight(options: {
         problems.push({ message: `Not enough local disk to stage the dump for --jobs ${options.jobs}: ${fmt(staging)} free in ${options.stagingDir}.`, hint: 'Use --jobs 1 (streams, no staging) or free space.' });
       }
     }
-    return { serverMajor: me.major, isSuperuser: me.su, canCreateDb: me.createdb || me.su, adminDatabase, liveSizeBytes, otherSessions, freeBytes, neededBytes, problems };
+    return { serverMajor: me.major, isSuperuser: me.su, canCreateDb: me.createdb || me.su, adminDatabase, liveSizeBytes, otherSessions, freeBytes, neededBytes, leftovers, problems };
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * ALTER DATABASE ... SET entries this role could not put on the restored copy: a superuser-only
+ * parameter set by a superuser. Found now, before the restore, rather than at the swap.
+ */
+async function unsettableSettings(client: pg.Client, live: string): Promise<Problem[]> {
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT split_part(c, '=', 1) AS name
+       FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase, unnest(s.setconfig) AS c
+      WHERE d.datname = $1 AND s.setrole = 0`,
+    [live],
+  );
+  const problems: Problem[] = [];
+  for (const { name } of rows) {
+    const { rows: info } = await client.query<{ context: string | null; allowed: boolean | null }>(
+      `SELECT p.context, CASE WHEN current_setting('server_version_num')::int >= 150000
+                              THEN has_parameter_privilege(p.name, 'SET') END AS allowed
+         FROM (SELECT $1::text AS name) n LEFT JOIN pg_settings p ON p.name = n.name`,
+      [name],
+    );
+    const { context, allowed } = info[0] ?? {};
+    if (context === 'superuser' && !allowed) {
+      problems.push({
+        message: `"${live}" has ${name} set (ALTER DATABASE ... SET), which only a superuser may set on the restored copy.`,
+        hint: 'Run the restore as a superuser, ask for GRANT SET ON PARAMETER, or use --in-place (keeps the database and its settings).',
+      });
+    }
+  }
+  return problems;
 }
 
 function freeSpace(dir: string): number | undefined {

@@ -14,7 +14,7 @@ import { checkConsistency } from '../verify/consistency.js';
 import type { VerifyCheck } from '../verify/types.js';
 import type { ProgressCallback } from '../progress.js';
 import { pgRestoreFromBackup } from './pg-restore.js';
-import { streamDump } from './stream-dump.js';
+import { streamDump, type StreamedObject } from './stream-dump.js';
 import { preflight, type Preflight } from './preflight.js';
 import { carryOverDatabaseSettings } from './database-settings.js';
 import { OTHER_CLIENT_SESSION } from '../maintenance/sessions.js';
@@ -37,6 +37,8 @@ export interface RestoreOptions {
   dryRun?: boolean;
   /** In-place mode: takes the safety backup of the live database; returns its id. */
   safetyBackup?: () => Promise<string>;
+  /** Called after the checks and before the first change (typed confirmation); throw to cancel. */
+  confirm?: (plan: { plan: string[]; preflight: Preflight; database: string; keptAs?: string }) => Promise<void>;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
   now?: () => Date;
@@ -91,6 +93,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const [first] = check.problems;
     throw new LifelineError('RESTORE_REFUSED', first.message, { hint: first.hint });
   }
+  await options.confirm?.({ plan, preflight: check, database, keptAs });
+  throwIfAborted(signal);
 
   const pgRestore = await findTool('pg_restore', { major: check.serverMajor });
   const admin = withDatabase(options.conn, check.adminDatabase);
@@ -101,50 +105,60 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     ...(options.tables ?? []).flatMap((t) => ['--schema', t.schema, '--table', t.table]),
   ];
   const ownerArgs = check.isSuperuser ? [] : ['--no-owner'];
+  const selected = (t: TableRef) =>
+    !partial || Boolean(options.schemas?.includes(t.schema) || options.tables?.some((x) => x.schema === t.schema && x.table === t.table));
+  let consistency: VerifyCheck[];
 
   if (options.mode === 'in-place') {
     onProgress?.({ phase: 'safety', message: `taking a safety backup of ${live} first` });
     if (!options.safetyBackup) throw new Error('in-place restore needs a safetyBackup function');
     safetyBackupId = await options.safetyBackup();
     throwIfAborted(signal);
+    onProgress?.({ phase: 'safety', message: `safety backup ${safetyBackupId} recorded` });
     onProgress?.({ phase: 'restore', message: `restoring ${manifest.id} over ${live} in one transaction` });
-    await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, '--clean', '--if-exists', '--single-transaction', '--exit-on-error', `--dbname=${database}`] });
+    try {
+      await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, '--clean', '--if-exists', '--single-transaction', '--exit-on-error', `--dbname=${database}`] });
+    } catch (error) {
+      throw withHint(error, `${live} was rolled back to how it was; the safety backup is ${safetyBackupId}.`);
+    }
+    consistency = await analyzeAndCheck(target, manifest, selected, options);
+    const failed = consistency.filter((c) => !c.ok);
+    if (failed.length) {
+      throw new LifelineError('RESTORE_FAILED', `Restored data does not match backup ${manifest.id}: ${failed[0].name}: ${failed[0].detail}`, {
+        hint: `Inspect ${live}; to go back, restore the safety backup ${safetyBackupId}.`,
+      });
+    }
   } else {
     await createDatabaseLike(admin, database, options.mode === 'swap' ? live : undefined, check.isSuperuser);
+    // Until the swap, the new database is ours alone: any failure or interruption drops it, so
+    // only a killed process leaves one behind (named <db>__restore_<time>, listed by preflight).
+    let keepOnFailure = false;
     try {
       onProgress?.({ phase: 'restore', message: `restoring ${manifest.id} into new database ${database}` });
       await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, ...filterArgs, '--exit-on-error', `--dbname=${database}`] });
+      consistency = await analyzeAndCheck(target, manifest, selected, options);
+      const failed = consistency.filter((c) => !c.ok);
+      if (failed.length) {
+        keepOnFailure = options.mode === 'into';
+        throw new LifelineError('RESTORE_FAILED', `Restored data does not match backup ${manifest.id}: ${failed[0].name}: ${failed[0].detail}`, {
+          hint: options.mode === 'swap' ? `The live database ${live} was not touched.` : `Inspect ${database}; the live database was not touched.`,
+        });
+      }
+      if (options.mode === 'swap') {
+        throwIfAborted(signal);
+        onProgress?.({ phase: 'swap', message: `copying ${live}'s settings, grants and comment to ${database}` });
+        await carryOverDatabaseSettings({ admin, from: live!, to: database, isSuperuser: check.isSuperuser });
+        throwIfAborted(signal);
+        onProgress?.({ phase: 'swap', message: `swapping: ${live} → ${keptAs}, ${database} → ${live}` });
+        await swapNames(admin, live!, database, keptAs!);
+      }
     } catch (error) {
-      await dropDatabase(admin, database).catch(() => undefined);
+      if (!keepOnFailure) {
+        onProgress?.({ phase: 'cleanup', message: `dropping the unfinished ${database}` });
+        await dropDatabase(admin, database).catch(() => undefined);
+      }
       throw error;
     }
-  }
-
-  onProgress?.({ phase: 'analyze', message: `ANALYZE ${database}` });
-  const client = await connect(target);
-  try {
-    await client.query('ANALYZE');
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-
-  onProgress?.({ phase: 'verify', message: 'verifying restored rows against the manifest' });
-  const selected = (t: TableRef) =>
-    !partial || Boolean(options.schemas?.includes(t.schema) || options.tables?.some((x) => x.schema === t.schema && x.table === t.table));
-  const consistency = await checkConsistency({ conn: target, expected: manifest.tables ?? [], only: selected, signal });
-  const failed = consistency.filter((c) => !c.ok);
-  if (failed.length) {
-    if (options.mode === 'swap') await dropDatabase(admin, database).catch(() => undefined);
-    throw new LifelineError('RESTORE_FAILED', `Restored data does not match backup ${manifest.id}: ${failed[0].name}: ${failed[0].detail}`, {
-      hint: options.mode === 'swap' ? `The live database ${live} was not touched.` : `Inspect ${database}; the safety backup is ${safetyBackupId ?? 'n/a'}.`,
-    });
-  }
-
-  if (options.mode === 'swap') {
-    throwIfAborted(signal);
-    onProgress?.({ phase: 'swap', message: `swapping: ${live} → ${keptAs}, ${database} → ${live}` });
-    await carryOverDatabaseSettings({ admin, from: live!, to: database, isSuperuser: check.isSuperuser });
-    await swapNames(admin, live!, database, keptAs!);
   }
   return {
     mode: options.mode,
@@ -158,10 +172,29 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   };
 }
 
+async function analyzeAndCheck(target: ConnInfo, manifest: Manifest, selected: (t: TableRef) => boolean, options: RestoreOptions): Promise<VerifyCheck[]> {
+  options.onProgress?.({ phase: 'analyze', message: `ANALYZE ${target.database}` });
+  const client = await connect(target, { signal: options.signal });
+  try {
+    await client.query('ANALYZE');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  throwIfAborted(options.signal);
+  options.onProgress?.({ phase: 'verify', message: 'verifying restored rows against the manifest' });
+  return checkConsistency({ conn: target, expected: manifest.tables ?? [], only: selected, signal: options.signal });
+}
+
+function withHint(error: unknown, hint: string): unknown {
+  if (isLifelineError(error) && error.code !== 'ABORTED') return new LifelineError(error.code, error.message, { hint, cause: error });
+  return error;
+}
+
 async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: string[] }): Promise<void> {
   const jobs = options.jobs ?? 1;
   if (jobs <= 1) {
-    await pgRestoreFromBackup({ repo: options.repo, manifest: options.manifest, pgRestore: options.pgRestore, args: options.args, conn: options.conn, signal: options.signal, onProgress: options.onProgress });
+    const run = await pgRestoreFromBackup({ repo: options.repo, manifest: options.manifest, pgRestore: options.pgRestore, args: options.args, conn: options.conn, signal: options.signal, onProgress: options.onProgress });
+    if (run.read) assertUnchanged(run.read);
     return;
   }
   // Parallel restore needs random access: stage the decompressed dump on local disk.
@@ -169,7 +202,7 @@ async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: s
   const staged = path.join(options.stagingDir, `${options.manifest.id}.dump`);
   try {
     options.onProgress?.({ phase: 'stage', message: `staging the dump in ${options.stagingDir} for ${jobs} parallel jobs` });
-    await streamDump({ repo: options.repo, manifest: options.manifest, sink: createWriteStream(staged, { mode: 0o600 }), signal: options.signal, onProgress: options.onProgress });
+    assertUnchanged(await streamDump({ repo: options.repo, manifest: options.manifest, sink: createWriteStream(staged, { mode: 0o600 }), signal: options.signal, onProgress: options.onProgress }));
     const result = await execa(options.pgRestore.path, [...options.args, `--jobs=${jobs}`, staged], {
       env: toolEnv(options.conn),
       extendEnv: false,
@@ -184,6 +217,15 @@ async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: s
     }
   } finally {
     fs.rmSync(staged, { force: true });
+  }
+}
+
+/** The bytes restored are the bytes checked: the object did not change after the integrity check. */
+function assertUnchanged(read: StreamedObject): void {
+  if (read.size !== read.object.size || read.sha256 !== read.object.sha256) {
+    throw new LifelineError('RESTORE_FAILED', `${read.object.name} changed in the repository during the restore (sha256 ${read.sha256}, manifest ${read.object.sha256})`, {
+      hint: 'Something is writing into the repository; run `lifeline verify` on the backup.',
+    });
   }
 }
 
@@ -266,6 +308,7 @@ function describePlan(options: RestoreOptions, database: string, keptAs: string 
   }
   steps.push(`ANALYZE and verify row counts, fingerprints, foreign keys and indexes against the manifest`);
   if (options.mode === 'swap') steps.push(`copy ${live}'s settings, grants and comment to ${database}`, `rename ${live} → ${keptAs} and ${database} → ${live} in one transaction`);
+  steps.push(...check.leftovers.map((name) => `note: leftover from an interrupted restore: ${name} (drop it once you no longer need it)`));
   if (check.problems.length) steps.push(...check.problems.map((p) => `BLOCKED: ${p.message}`));
   return steps;
 }

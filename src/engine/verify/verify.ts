@@ -28,6 +28,8 @@ export interface VerifyOptions {
   onProgress?: ProgressCallback;
   /** Record the report under backups/<id>/verify/ (default true). */
   record?: boolean;
+  /** How long to wait for another writer's repository lock before recording (default 5 minutes). */
+  lockWaitMs?: number;
 }
 
 /**
@@ -67,8 +69,27 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     ...(restoredInto ? { restoredInto } : {}),
     checks,
   };
-  if (options.record !== false) await repo.addVerification(manifest.id, report);
+  if (options.record !== false) await record(options, report);
   return report;
+}
+
+/**
+ * Writes the record under the repository lock, held only for the write: a verification reads for
+ * minutes and must not block backups, but its record must not land in a backup being pruned.
+ */
+async function record(options: VerifyOptions, report: VerifyReport): Promise<void> {
+  const { repo, signal, onProgress } = options;
+  const release = await repo.acquireLock({
+    command: `lifeline verify ${report.backupId}`,
+    wait: options.lockWaitMs ?? 5 * 60_000,
+    signal,
+    onWaiting: (holder) => onProgress?.({ phase: 'lock', message: `waiting for ${holder.command} (pid ${holder.pid}) to release the repository` }),
+  });
+  try {
+    await repo.addVerification(report.backupId, report);
+  } finally {
+    await release();
+  }
 }
 
 async function readArchive(
