@@ -43,6 +43,7 @@ export function restoreScenario(role: RestoreRole): void {
       await withClient(live, async (c) => {
         await c.query(`ALTER DATABASE shop SET work_mem TO '8MB'`);
         await c.query(`ALTER DATABASE shop SET statement_timeout TO '5min'`);
+        await c.query(`ALTER DATABASE shop SET search_path TO "$user", public, "Odd, Name"`);
         await c.query('GRANT CONNECT ON DATABASE shop TO app_reader');
         await c.query('REVOKE CONNECT, TEMPORARY ON DATABASE shop FROM PUBLIC');
         await c.query(`COMMENT ON DATABASE shop IS 'the shop''s data'`);

@@ -4,7 +4,7 @@ import { EXIT, LifelineError } from '../../errors.js';
 import type { Run } from '../main.js';
 import { repository } from '../repo.js';
 import { resolveBackup } from '../../engine/verify/resolve-backup.js';
-import { typedConfirmation } from '../prompt.js';
+import { requireTerminal, typedConfirmation } from '../prompt.js';
 
 interface RestoreFlags {
   into?: string;
@@ -76,27 +76,36 @@ export function registerRestore(program: Command, run: Run): void {
                 operator,
                 compression: ctx.config.backup.compression,
                 lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds,
+                // Another writer (a verification record, a backup finishing) is worth a short wait.
+                lockWaitMs: 120_000,
                 signal: ctx.signal,
+                onProgress: (p) => p.message && p.phase === 'lock' && ctx.out.note(p.message),
               })
             ).manifest.id,
         } as const;
-        const plan = await restoreBackup({ ...options, dryRun: true });
-        ctx.out.note(`restore plan for ${target.label}:`);
-        plan.plan.forEach((step, i) => ctx.out.note(`  ${i + 1}. ${step}`));
+        const needsConsent = mode !== 'into' && !flags.yes && !target.sandbox && !flags.dryRun;
+        const question = `This replaces database "${target.conn.database ?? ''}" with backup ${manifest.id}.`;
+        // Fail before reading the whole backup when nobody could answer the confirmation anyway.
+        if (needsConsent) requireTerminal(question, '--yes');
+        const showPlan = (steps: string[]) => {
+          ctx.out.note(`restore plan for ${target.label}:`);
+          steps.forEach((step, i) => ctx.out.note(`  ${i + 1}. ${step}`));
+        };
         if (flags.dryRun) {
+          const plan = await restoreBackup({ ...options, dryRun: true });
+          showPlan(plan.plan);
           ctx.out.result({ dryRun: true, backup: manifest.id, mode, plan: plan.plan, preflight: plan.preflight });
           return plan.preflight.problems.length ? EXIT.failure : EXIT.ok;
         }
-        if (plan.preflight.problems.length) {
-          const [first] = plan.preflight.problems;
-          throw new LifelineError('RESTORE_REFUSED', first.message, { hint: first.hint });
-        }
-        if (mode !== 'into' && !flags.yes && !target.sandbox) {
-          const database = target.conn.database ?? '';
-          await typedConfirmation({ expected: database, question: `This replaces database "${database}" with backup ${manifest.id}.`, flag: '--yes' });
-        }
-        ctx.out.note(`consent: ${flags.yes ? '--yes' : target.sandbox ? 'sandbox target' : 'typed confirmation'} by ${operator}`);
-        const result = await restoreBackup(options);
+        const result = await restoreBackup({
+          ...options,
+          // Runs after the integrity check and preflight passed, before the first change.
+          confirm: async ({ plan }) => {
+            showPlan(plan);
+            if (needsConsent) await typedConfirmation({ expected: target.conn.database ?? '', question, flag: '--yes' });
+            ctx.out.note(`consent: ${flags.yes ? '--yes' : mode === 'into' ? 'side database (nothing replaced)' : target.sandbox ? 'sandbox target' : 'typed confirmation'} by ${operator}`);
+          },
+        });
         ctx.out.result({ restore: { ...result, backup: manifest.id, operator } });
         ctx.out.line(
           mode === 'swap'
