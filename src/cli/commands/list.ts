@@ -27,7 +27,9 @@ export function registerList(program: Command, run: Run): void {
           verifiedLevel: m.verifiedLevel ?? null,
           verified: m.verified,
         }));
-        ctx.out.result({ repository: repo.store.location, backups: rows, problems });
+        const [{ windowReport }, { resolveZone }] = await Promise.all([import('../../engine/pitr/plan.js'), import('../../engine/pitr/time.js')]);
+        const pitr = await windowReport(repo, resolveZone(undefined, ctx.config.timezone), { signal: ctx.signal });
+        ctx.out.result({ repository: repo.store.location, backups: rows, problems, window: pitr?.window ?? null });
         if (!rows.length) ctx.out.line(`no backups yet in ${repo.store.location} (take one with \`lifeline backup\`)`);
         else {
           ctx.out.line(
@@ -37,6 +39,7 @@ export function registerList(program: Command, run: Run): void {
             ]),
           );
         }
+        for (const line of pitr?.lines ?? []) ctx.out.line(line);
         for (const problem of problems) ctx.out.note(`warning: ${problem.message}${problem.hint ? ` (${problem.hint})` : ""}`);
         return EXIT.ok;
       }),

@@ -62,3 +62,21 @@ function outsideWindow(window: RecoverableWindow, target: TargetTime, zone: stri
         : 'Pick a time inside the window; nothing was touched.',
   });
 }
+
+/**
+ * The window for `lifeline list` / `status`: undefined when the repository has neither base
+ * backups nor archived WAL; otherwise the window and lines for people (gaps and timelines named).
+ */
+export async function windowReport(repo: Repository, zone: string, options: { signal?: AbortSignal } = {}): Promise<{ window: RecoverableWindow; lines: string[] } | undefined> {
+  const { backups } = await repo.listBackups();
+  const hasWal = (await repo.store.list('wal/', { limit: 1 })).length > 0;
+  if (!hasWal && !backups.some((b) => b.kind === 'base')) return undefined;
+  const window = await recoverableWindow(repo, options);
+  const lines = [`point-in-time window: ${describeWindow(window, zone)}`];
+  if (window.gaps.length) lines.push(`WAL GAP: missing ${describeGaps(window)}: recovery cannot cross it`);
+  for (const t of window.timelines) lines.push(`timeline ${t.timeline} branched from timeline ${t.parent} at ${t.switchLsn}`);
+  for (const u of window.unusable) lines.push(`base backup ${u.baseBackupId} is not usable for point-in-time recovery: ${u.reason}`);
+  for (const p of window.problems) lines.push(`warning: ${p}`);
+  if (window.lastArchived) lines.push(`last archived WAL file: ${window.lastArchived.name} at ${formatUtc(new Date(window.lastArchived.at))}`);
+  return { window, lines };
+}

@@ -57,6 +57,10 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
       checks.push(...result.checks);
     }
   }
+  if (!failedSoFar() && levelRank(level) >= levelRank('archive') && manifest.kind === 'base') {
+    const { verifyBaseBackup } = await import('../pitr/verify-base.js');
+    checks.push(...(await verifyBaseBackup({ repo, manifest, level, workDir: options.workDir, assertions: options.assertions, signal, onProgress })));
+  }
   throwIfAborted(signal);
   const passedLevel = passedLevelOf(checks, level);
   const report: VerifyReport = {
