@@ -16,7 +16,14 @@ export function dbUrl(cluster: Cluster, database: string, user = 'postgres', pas
 
 /** Every dumped table's row count and fingerprint, sorted: equal arrays mean equal data. */
 export async function fingerprints(conn: ConnInfo): Promise<TableFingerprint[]> {
-  return withClient(conn, async (client) => fingerprintTables(client, await dumpedTables(client)));
+  return withClient(conn, async (client) => {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    try {
+      return await fingerprintTables(client, await dumpedTables(client));
+    } finally {
+      await client.query('COMMIT');
+    }
+  });
 }
 
 export async function query<T extends Record<string, unknown> = Record<string, unknown>>(conn: ConnInfo, sql: string, params: unknown[] = []): Promise<T[]> {

@@ -159,6 +159,23 @@ export function restoreScenario(role: RestoreRole): void {
       expect(damaged).not.toEqual(atBackup);
     });
 
+    it.runIf(role === 'owner')('a role without CREATEDB: refused before anything changes, with the --in-place hint', async () => {
+      await query(pgc.conn('postgres'), 'ALTER ROLE shop_owner NOCREATEDB');
+      try {
+        const before = await databases(pgc);
+        const result = await cli('restore', backupId, '--yes');
+        expect(result.exitCode).toBe(1);
+        expect(result.stderr).toMatch(/error: Role cannot create databases/);
+        expect(result.stderr).toMatch(/hint: .*--in-place/);
+        expect(await databases(pgc)).toEqual(before);
+        const dry = await cli('restore', backupId, '--dry-run');
+        expect(dry.exitCode).toBe(1);
+        expect(dry.stderr).toMatch(/BLOCKED: Role cannot create databases/);
+      } finally {
+        await query(pgc.conn('postgres'), 'ALTER ROLE shop_owner CREATEDB');
+      }
+    });
+
     it('an open session on the target: refused with the maintenance hint; maintenance on → restore → off works', async () => {
       const held = new pg.Client({ host: live.host, port: live.port, user: live.user, password: live.password, database: 'shop' });
       await held.connect();

@@ -27,8 +27,8 @@ export interface Preflight {
   problems: Problem[];
 }
 
-const GiB = 1024 ** 3;
-const fmt = (bytes: number) => `${(bytes / GiB).toFixed(2)} GiB`;
+const MiB = 1024 ** 2;
+const fmt = (bytes: number) => (bytes >= 1024 * MiB ? `${(bytes / (1024 * MiB)).toFixed(2)} GiB` : `${(bytes / MiB).toFixed(1)} MiB`);
 
 /** Everything that can be known before a restore starts, and what would stop it. */
 export async function preflight(options: {
