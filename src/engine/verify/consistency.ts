@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
 import type { TableFingerprint } from '../../storage/manifest.js';
-import { fingerprintTables, quoteIdent } from '../backup/fingerprint.js';
+import { fingerprintTables, quoteIdent, recordedMethods } from '../backup/fingerprint.js';
 import type { VerifyCheck } from './types.js';
 
 export interface SqlAssertion {
@@ -49,7 +49,7 @@ async function compareFingerprints(client: pg.Client, expected: TableFingerprint
   );
   const exists = new Set(present.map((r) => `${r.schema}.${r.table}`));
   const missing = expected.filter((t) => !exists.has(`${t.schema}.${t.table}`));
-  const actual = await fingerprintTables(client, expected.filter((t) => exists.has(`${t.schema}.${t.table}`)), { signal });
+  const actual = await fingerprintTables(client, expected.filter((t) => exists.has(`${t.schema}.${t.table}`)), { signal, methods: recordedMethods(expected) });
   const checks: VerifyCheck[] = missing.map((t) => ({
     level: 'consistency' as const,
     name: `table ${t.schema}.${t.table}`,
