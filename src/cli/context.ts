@@ -20,6 +20,8 @@ export interface Context {
   config: Config;
   out: Output;
   env: NodeJS.ProcessEnv;
+  /** --plain: line output, never the TUI. */
+  plain: boolean;
   target(): ResolvedTarget;
   repo(): RepoLocation;
   /** The connection for the resolved target, bringing the sandbox up when it is the target. */
@@ -36,6 +38,7 @@ export function createContext(options: GlobalOptions, signal: AbortSignal, env: 
     config,
     out,
     env,
+    plain: Boolean(options.plain),
     signal,
     target: () => resolveTarget(config, options, env),
     repo: () => resolveRepo(config, paths, options.repo, env),

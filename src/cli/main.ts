@@ -47,6 +47,16 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   registerCommands(program, run);
+  // No command: the TUI home in a terminal, the help everywhere else.
+  program.action(
+    run(async (ctx) => {
+      const { decideTui } = await import('../ui/headless.js');
+      const decision = decideTui({ stdinIsTTY: process.stdin.isTTY, stdoutIsTTY: process.stdout.isTTY, env: ctx.env, plain: ctx.plain, json: ctx.out.json });
+      if (decision.tui) return (await import('./tui.js')).runTui(ctx, { name: 'home' });
+      program.outputHelp();
+      return EXIT.ok;
+    }),
+  );
 
   try {
     await program.parseAsync(argv);

@@ -8,8 +8,12 @@ import type { TargetInfo } from '../../runbook/template.js';
 import type { LoadedRunbook } from '../../runbook/loader.js';
 import type { RunServices } from '../../runbook/registry.js';
 import type { Repository } from '../../storage/repository.js';
+import type { RunEventSink } from '../../runbook/events.js';
+import type { ParamQuestion } from '../../runbook/params.js';
+import type { Answerer } from '../../runbook/runner.js';
+import type { RunSession, RunSessionResult } from '../../runbook/session.js';
 
-interface RunFlags {
+export interface RunFlags {
   param?: string[];
   yes?: boolean;
   dryRun?: boolean;
@@ -33,78 +37,22 @@ export function registerRun(program: Command, run: Run): void {
 }
 
 async function runCommand(ctx: Context, flags: RunFlags, runbookArg: string | undefined): Promise<number> {
-  const [{ createBuiltinRegistry }, loader, { resolveParams }, { newRunId, loadRunState }, { openRunSession }, { unattendedAnswerer }, { createPlainRenderer }, { operatorName, hostName }, paths] =
-    await Promise.all([
-      import('../../runbook/builtins.js'),
-      import('../../runbook/loader.js'),
-      import('../../runbook/params.js'),
-      import('../../runbook/run-state.js'),
-      import('../../runbook/session.js'),
-      import('../../runbook/answerers.js'),
-      import('../../runbook/plain-renderer.js'),
-      import('../../engine/operator.js'),
-      import('../../config/paths.js'),
-    ]);
-  const registry = createBuiltinRegistry();
-  const services = runServices(ctx);
-  const runsDir = paths.runsDir(ctx.paths);
-  const auditDir = paths.auditDir(ctx.paths);
-  const operator = operatorName(flags.operator, ctx.env);
-  const host = hostName();
-  const given = parseParamFlags(flags.param ?? []);
+  const { decideTui } = await import('../../ui/headless.js');
+  if (decideTui({ stdinIsTTY: process.stdin.isTTY, stdoutIsTTY: process.stdout.isTTY, env: ctx.env, plain: ctx.plain, json: ctx.out.json }).tui) {
+    const { runTui } = await import('../tui.js');
+    return runTui(ctx, { name: 'run', options: { runbook: runbookArg, params: parseParamFlags(flags.param ?? []), resume: flags.resume } }, flags);
+  }
+  const [{ createPlainRenderer }] = await Promise.all([import('../../runbook/plain-renderer.js')]);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-
-  let loaded: LoadedRunbook;
-  let start: import('../../runbook/runner.js').RunStart;
+  const write = (line: string) => (ctx.out.json ? process.stderr : process.stdout).write(`${line}\n`);
   let prompter: import('../../runbook/line-prompter.js').LinePrompter | undefined;
   if (interactive) prompter = (await import('../../runbook/line-prompter.js')).createLinePrompter(process.stdin, process.stderr);
   try {
-    if (flags.resume) {
-      if (Object.keys(given).length) throw new LifelineError('USAGE', '--param cannot change a resumed run.', { hint: 'A resumed run keeps the params it started with.' });
-      const state = loadRunState(runsDir, flags.resume);
-      loaded = loader.loadRunbookFile(state.runbookFile, registry);
-      if (runbookArg && loader.findRunbook(runbookArg, dirs(ctx, loader)) !== state.runbookFile) {
-        throw new LifelineError('USAGE', `Run ${state.runId} belongs to runbook ${state.runbookFile}, not ${runbookArg}.`, { hint: `Leave the runbook out: lifeline run --resume ${state.runId}` });
-      }
-      start = { kind: 'resume', state };
-    } else {
-      if (!runbookArg) throw new LifelineError('USAGE', 'Which runbook?', { hint: 'Give a runbook id (see `lifeline runbooks list`) or a YAML file, or --resume <run-id>.' });
-      loaded = loader.loadRunbookFile(loader.findRunbook(runbookArg, dirs(ctx, loader)), registry);
-      const runId = newRunId(loaded.runbook.id);
-      const params = await resolveParams({
-        loaded,
-        given,
-        run: { id: runId, operator, host, started_at: new Date().toISOString() },
-        ask: prompter?.askParam,
-        resolveBackup: async (ref) => {
-          const { findBackup } = await import('../../runbook/engine-services.js');
-          return (await findBackup(services, ref))?.id;
-        },
-      });
-      start = { kind: 'new', params, target: await describeTarget(ctx, loaded), runId };
-    }
-
-    const write = (line: string) => (ctx.out.json ? process.stderr : process.stdout).write(`${line}\n`);
-    const session = await openRunSession({
-      loaded,
-      registry,
-      start,
-      operator,
-      host,
-      services,
-      answer: unattendedAnswerer({ yes: Boolean(flags.yes), person: prompter?.answer }),
-      runsDir,
-      auditDir,
-      dryRun: flags.dryRun,
-      signal: ctx.signal,
-      contacts: ctx.config.contacts,
+    const { result, loaded } = await executeRun(ctx, flags, runbookArg, {
+      askParam: prompter?.askParam,
+      person: prompter?.answer,
       sinks: [createPlainRenderer({ write, showQuestions: !prompter })],
-      uploadAudit: async (runId, file) => {
-        const [repo, { auditKey }] = await Promise.all([services.repo!(), import('../../storage/repository.js')]);
-        await repo.put(auditKey(runId), fs.createReadStream(file));
-      },
     });
-    const result = await session.run();
     if (result.outcome === 'interrupted' || result.outcome === 'input-needed') write(`resume with: lifeline run --resume ${result.runId}`);
     if (result.outcome === 'failed' || result.outcome === 'aborted') {
       const contacts = [...loaded.runbook.contacts, ...ctx.config.contacts];
@@ -118,6 +66,88 @@ async function runCommand(ctx: Context, flags: RunFlags, runbookArg: string | un
   } finally {
     prompter?.close();
   }
+}
+
+/** How a run meets its operator: the plain renderer + line prompter, or the TUI. */
+export interface RunFrontEnd {
+  /** Asks for a param without a value (absent: nobody can answer). */
+  askParam?: (question: ParamQuestion) => Promise<string>;
+  /** A person who answers the Runner's questions (absent: only --yes answers). */
+  person?: Answerer;
+  sinks: RunEventSink[];
+  /** The session exists (the TUI forwards its abort key to the Runner). */
+  onSession?(session: RunSession): void;
+}
+
+/** Loads the runbook (or the run to resume), resolves params, and runs it with one front end. */
+export async function executeRun(ctx: Context, flags: RunFlags, runbookArg: string | undefined, frontEnd: RunFrontEnd): Promise<{ result: RunSessionResult; loaded: LoadedRunbook }> {
+  const [{ createBuiltinRegistry }, loader, { resolveParams }, { newRunId, loadRunState }, { openRunSession }, { unattendedAnswerer }, { operatorName, hostName }, paths] =
+    await Promise.all([
+      import('../../runbook/builtins.js'),
+      import('../../runbook/loader.js'),
+      import('../../runbook/params.js'),
+      import('../../runbook/run-state.js'),
+      import('../../runbook/session.js'),
+      import('../../runbook/answerers.js'),
+      import('../../engine/operator.js'),
+      import('../../config/paths.js'),
+    ]);
+  const registry = createBuiltinRegistry();
+  const services = runServices(ctx);
+  const runsDir = paths.runsDir(ctx.paths);
+  const auditDir = paths.auditDir(ctx.paths);
+  const operator = operatorName(flags.operator, ctx.env);
+  const host = hostName();
+  const given = parseParamFlags(flags.param ?? []);
+
+  let loaded: LoadedRunbook;
+  let start: import('../../runbook/runner.js').RunStart;
+  if (flags.resume) {
+    if (Object.keys(given).length) throw new LifelineError('USAGE', '--param cannot change a resumed run.', { hint: 'A resumed run keeps the params it started with.' });
+    const state = loadRunState(runsDir, flags.resume);
+    loaded = loader.loadRunbookFile(state.runbookFile, registry);
+    if (runbookArg && loader.findRunbook(runbookArg, dirs(ctx, loader)) !== state.runbookFile) {
+      throw new LifelineError('USAGE', `Run ${state.runId} belongs to runbook ${state.runbookFile}, not ${runbookArg}.`, { hint: `Leave the runbook out: lifeline run --resume ${state.runId}` });
+    }
+    start = { kind: 'resume', state };
+  } else {
+    if (!runbookArg) throw new LifelineError('USAGE', 'Which runbook?', { hint: 'Give a runbook id (see `lifeline runbooks list`) or a YAML file, or --resume <run-id>.' });
+    loaded = loader.loadRunbookFile(loader.findRunbook(runbookArg, dirs(ctx, loader)), registry);
+    const runId = newRunId(loaded.runbook.id);
+    const params = await resolveParams({
+      loaded,
+      given,
+      run: { id: runId, operator, host, started_at: new Date().toISOString() },
+      ask: frontEnd.askParam,
+      resolveBackup: async (ref) => {
+        const { findBackup } = await import('../../runbook/engine-services.js');
+        return (await findBackup(services, ref))?.id;
+      },
+    });
+    start = { kind: 'new', params, target: await describeTarget(ctx, loaded), runId };
+  }
+
+  const session = await openRunSession({
+    loaded,
+    registry,
+    start,
+    operator,
+    host,
+    services,
+    answer: unattendedAnswerer({ yes: Boolean(flags.yes), person: frontEnd.person }),
+    runsDir,
+    auditDir,
+    dryRun: flags.dryRun,
+    signal: ctx.signal,
+    contacts: ctx.config.contacts,
+    sinks: frontEnd.sinks,
+    uploadAudit: async (runId, file) => {
+      const [repo, { auditKey }] = await Promise.all([services.repo!(), import('../../storage/repository.js')]);
+      await repo.put(auditKey(runId), fs.createReadStream(file));
+    },
+  });
+  frontEnd.onSession?.(session);
+  return { result: await session.run(), loaded };
 }
 
 /**
@@ -139,7 +169,7 @@ export function runServices(ctx: Context): RunServices {
   };
 }
 
-function dirs(ctx: Context, loader: typeof import('../../runbook/loader.js')) {
+export function dirs(ctx: Context, loader: typeof import('../../runbook/loader.js')) {
   return loader.runbookDirs({ userDir: ctx.config.runbookDir ?? `${ctx.paths.config}/runbooks` });
 }
 
