@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnInfo } from '../../src/postgres/conninfo.js';
+import { verifyBackup } from '../../src/engine/verify/verify.js';
+import { openRepository } from '../../src/storage/open-repository.js';
 import { createRole, seeded, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
 import { backupIdOf, cliFor, databases, dbUrl, query } from './helpers.js';
 
@@ -66,7 +68,7 @@ describe('lifeline verify, verify-data and backup references', () => {
     const report = JSON.parse(consistency.stdout).verification;
     expect(report).toMatchObject({ ok: true, passedLevel: 'consistency', restoredInto: 'disposable sandbox cluster' });
     const names = report.checks.map((c: { name: string }) => c.name);
-    expect(names).toEqual(expect.arrayContaining(['table public.orders', 'foreign keys', 'indexes', 'assertion orders have customers']));
+    expect(names).toEqual(expect.arrayContaining(['table public.orders', 'foreign keys', 'indexes', 'amcheck', 'assertion orders have customers']));
     expect((await listed(id)).verifiedLevel).toBe('consistency');
 
     const saved = records(id);
@@ -120,6 +122,35 @@ describe('lifeline verify, verify-data and backup references', () => {
     expect(out.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([
       expect.objectContaining({ name: 'table public.products', detail: expect.stringMatching(/contents differ/) }),
     ]);
+  });
+
+  it('records under the repository lock: waits for a live holder, or fails with REPO_LOCKED', async () => {
+    const repo = await openRepository(repoDir);
+    const manifest = await repo.readManifest(id);
+    const workDir = path.join(home.home, 'data', 'scratch');
+    const before = records(id).length;
+    const release = await repo.acquireLock({ command: 'test holder' });
+    try {
+      await expect(verifyBackup({ repo, manifest, level: 'integrity', workDir, lockWaitMs: 200 })).rejects.toMatchObject({
+        code: 'REPO_LOCKED',
+        message: expect.stringMatching(/locked by test holder/),
+      });
+      expect(records(id)).toHaveLength(before);
+      // Released while the verification waits: it records and succeeds.
+      const waited = await verifyBackup({
+        repo,
+        manifest,
+        level: 'integrity',
+        workDir,
+        onProgress: (p) => {
+          if (p.phase === 'lock') void release();
+        },
+      });
+      expect(waited.ok).toBe(true);
+      expect(records(id)).toHaveLength(before + 1);
+    } finally {
+      await release();
+    }
   });
 
   it('unknown id and ambiguous prefix: clear error, exit 1', async () => {
