@@ -71,10 +71,16 @@ export function renderScreen(element: React.ReactElement): Screen {
   };
 }
 
-/** Waits until the app is ready for input: its first frame is drawn and its input hooks subscribed. */
+/**
+ * After a frame with a new list or field appears, React runs the effects that attach its input
+ * handlers a little later (ink-select-input's useInput is one): give them time before typing.
+ */
+export const inputReady = () => sleep(150);
+
+/** Waits until the screen shows `text` and is ready for input. */
 export async function ready(screen: Screen, text: string | RegExp | ((frame: string) => boolean)): Promise<string> {
   const frame = await screen.waitFor(text);
-  await sleep(20);
+  await inputReady();
   return frame;
 }
 

@@ -85,12 +85,10 @@ params:
     description: the moment to recover to
   backup:
     type: backup
-    default: latest-verified
-    required: true
+    description: the backup to restore
   mode:
     type: choice
     choices: [swap, into, in-place]
-    default: into
 steps:
   - id: show
     title: Show {{params.mode}} {{params.backup}} {{params.target_time}}
