@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnInfo } from '../../src/postgres/conninfo.js';
@@ -138,6 +140,14 @@ export function restoreScenario(role: RestoreRole): void {
       const existing = await cli('restore', backupId, '--into', 'shop_orders', '--table', 'public.orders');
       expect(existing.exitCode).toBe(1);
       expect(existing.stderr).toMatch(/already exists/);
+    });
+
+    it.runIf(role === 'superuser')('--jobs 2 stages the dump for parallel pg_restore and removes it afterwards', async () => {
+      const result = await cli('restore', backupId, '--into', 'shop_parallel', '--jobs', '2');
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/staging the dump in .* for 2 parallel jobs/);
+      expect(await fingerprints({ ...live, database: 'shop_parallel' })).toEqual(atBackup);
+      expect(fs.readdirSync(path.join(home.home, 'data', 'scratch'))).toEqual([]);
     });
 
     it('--in-place takes a safety backup first, records it, then restores in one transaction', async () => {
