@@ -80,6 +80,25 @@ describe('lifeline backup', () => {
     expect(new Set(ids).size).toBe(2);
   });
 
+  it.each(['gzip', 'none'])('stores a standard %s stream when configured', async (compression) => {
+    const other = await tempHome();
+    try {
+      await runCli(['config', 'set', 'backup.compression', compression], { env: other.env });
+      const r = await runCli(['--db', url, '--json', 'backup'], { env: other.env });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const { backup, verification } = JSON.parse(r.stdout);
+      expect(backup.compression.algorithm).toBe(compression);
+      expect(verification.ok).toBe(true);
+      const file = path.join(other.home, 'data', 'repository', 'backups', backup.id, backup.objects[0].name);
+      const pgRestore = await findTool('pg_restore', { major: 15 });
+      const reader = compression === 'gzip' ? 'gzip -dc "$1"' : 'cat "$1"';
+      const list = await execa('bash', ['-c', `${reader} | "$2" --list`, '_', file, pgRestore.path]);
+      expect(list.stdout).toMatch(/TABLE DATA public orders/);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
   it('refuses bad usage with exit 2', async () => {
     const manual = await runCli(['--db', url, 'backup', '--label', 'manual'], { env: home.env });
     expect(manual.exitCode).toBe(2);

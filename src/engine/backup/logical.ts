@@ -48,24 +48,17 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
   const startedAt = new Date();
   progress({ phase: 'connect', message: 'connecting to the database' });
   const client = await connect(conn, { signal });
-  let snapshotOpen = false;
   let release: (() => Promise<void>) | undefined;
   let reserved: string | undefined;
   let complete = false;
   try {
     // Our own queries (sizes, row counts) must not queue behind DDL any longer than pg_dump would.
     await client.query(`SET lock_timeout = '${options.lockWaitTimeoutSeconds}s'`);
+    // If we hang up early (pg_dump failed, Ctrl-C), the server stops our row counting promptly.
+    await client.query(`SET client_connection_check_interval = '1s'`).catch(() => undefined);
     const facts = await serverFacts(client).catch(lockTimeout);
     const pgDump = await findTool('pg_dump', { major: facts.major });
     const codec = compressor(options.compression, options.compressionLevel);
-
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    snapshotOpen = true;
-    const { rows } = await client.query<{ snapshot: string; at: Date }>(
-      'SELECT pg_export_snapshot() AS snapshot, clock_timestamp() AS at',
-    );
-    const { snapshot, at: snapshotAt } = rows[0];
-    const tables = await dumpedTables(client);
 
     await repo.initialize();
     if (!options.holdsLock) {
@@ -78,6 +71,13 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     }
     const id = await repo.reserveBackupId({ label: options.label, time: startedAt, signal });
     reserved = id;
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    const { rows } = await client.query<{ snapshot: string; at: Date }>(
+      'SELECT pg_export_snapshot() AS snapshot, clock_timestamp() AS at',
+    );
+    const { snapshot, at: snapshotAt } = rows[0];
+    const tables = await dumpedTables(client);
+
     const objectName = `data.dump${codec.extension}`;
     progress({ phase: 'dump', bytes: 0, totalBytes: facts.sizeBytes, message: `backup ${id}: dumping ${facts.database}` });
 
@@ -134,7 +134,6 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     progress({ phase: 'fingerprint', message: `counting rows in ${tables.length} tables (same snapshot)` });
     const tableFacts = await fingerprinting.catch(lockTimeout);
     await client.query('COMMIT');
-    snapshotOpen = false;
 
     const manifest: Manifest = {
       formatVersion: 1,
@@ -166,7 +165,8 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     // any stored object are removed rather than left for a later sweep.
     if (!complete && reserved) await repo.deleteBackup(reserved).catch(() => undefined);
     await release?.();
-    if (snapshotOpen) await client.query('ROLLBACK').catch(() => undefined);
+    // Closing the connection ends the snapshot transaction; an explicit ROLLBACK would queue
+    // behind a row count that may still be scanning a large table.
     await client.end().catch(() => undefined);
   }
 }
