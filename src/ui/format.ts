@@ -31,7 +31,9 @@ export function formatAge(iso: string, now = Date.now()): string {
   if (Number.isNaN(ms)) return '?';
   if (ms < 0) return 'in the future';
   if (ms < 60_000) return 'just now';
-  return `${formatDuration(ms)} ago`;
+  // An age reads in the units that matter: minutes past the hour, hours past the day.
+  const unit = ms >= 86_400_000 ? 3_600_000 : ms >= 3_600_000 ? 60_000 : 1000;
+  return `${formatDuration(Math.round(ms / unit) * unit)} ago`;
 }
 
 /** A time in UTC and, when configured, in the operator's zone: "2026-11-24 20:30:00 UTC (21:30:00 Europe/Berlin)". */

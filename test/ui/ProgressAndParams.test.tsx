@@ -2,31 +2,11 @@ import React from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import { App } from '../../src/ui/App.js';
-import type { BackupEntry } from '../../src/storage/repository.js';
 import { testRegistry } from '../runbook/helpers.js';
-import { exitCatcher, gate, inputReady, KEY, ready, renderScreen, testServices, withProgressAction } from './helpers.js';
+import { backup, exitCatcher, gate, inputReady, KEY, ready, renderScreen, testServices, withProgressAction } from './helpers.js';
 import { paramsYaml, progressYaml } from './runbooks.js';
 
 afterEach(() => cleanup());
-
-export function backup(id: string, verified: boolean, finishedAt: string, sizeBytes = 5 * 1024 * 1024): BackupEntry {
-  return {
-    id,
-    kind: 'logical',
-    label: 'daily',
-    operator: 'alice',
-    host: 'db1',
-    startedAt: finishedAt,
-    finishedAt,
-    database: 'shop',
-    compression: { algorithm: 'zstd' },
-    objects: [{ name: 'data.dump.zst', size: sizeBytes, sha256: 'a'.repeat(64) }],
-    sizeBytes,
-    verifications: verified ? [{ formatVersion: 1, backupId: id, requestedLevel: 'archive', passedLevel: 'archive', ok: true, startedAt: finishedAt, finishedAt, checks: [] }] : [],
-    verifiedLevel: verified ? 'archive' : undefined,
-    verified,
-  } as unknown as BackupEntry;
-}
 
 describe('progress', () => {
   it('shows a bar with bytes, rate and ETA, the output tail, and the RTO clock', async () => {

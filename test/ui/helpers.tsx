@@ -9,6 +9,7 @@ import { resolveParams } from '../../src/runbook/params.js';
 import { unattendedAnswerer } from '../../src/runbook/answerers.js';
 import type { LoadedRunbook } from '../../src/runbook/loader.js';
 import type { TuiServices } from '../../src/ui/services.js';
+import type { BackupEntry } from '../../src/storage/repository.js';
 import type { RunController } from '../../src/ui/state/runController.js';
 import { load, newWorld, sandboxTarget, tempDir, testRegistry, type World } from '../runbook/helpers.js';
 
@@ -189,4 +190,24 @@ export function exitCatcher(): { onExit(code: number): void; code: Promise<numbe
   let resolve!: (code: number) => void;
   const code = new Promise<number>((r) => (resolve = r));
   return { onExit: (value) => resolve(value), code };
+}
+
+/** A backup listing entry as the repository reports it. */
+export function backup(id: string, verified: boolean, finishedAt: string, sizeBytes = 5 * 1024 * 1024): BackupEntry {
+  return {
+    id,
+    kind: 'logical',
+    label: 'daily',
+    operator: 'alice',
+    host: 'db1',
+    startedAt: finishedAt,
+    finishedAt,
+    database: 'shop',
+    compression: { algorithm: 'zstd' },
+    objects: [{ name: 'data.dump.zst', size: sizeBytes, sha256: 'a'.repeat(64) }],
+    sizeBytes,
+    verifications: verified ? [{ formatVersion: 1, backupId: id, requestedLevel: 'archive', passedLevel: 'archive', ok: true, startedAt: finishedAt, finishedAt, checks: [] }] : [],
+    verifiedLevel: verified ? 'archive' : undefined,
+    verified,
+  } as unknown as BackupEntry;
 }
