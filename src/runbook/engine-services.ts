@@ -137,7 +137,7 @@ export function formatAge(fromIso: string, now = Date.now()): string {
 
 /** A failure message with its hint, the way checks report what went wrong. */
 export function failureDetail(error: unknown): string {
-  if (isLifelineError(error)) return error.hint ? `${error.message} ${error.hint}` : error.message;
+  if (isLifelineError(error)) return error.hint ? `${error.message}${/[.!?:]$/.test(error.message) ? '' : '.'} ${error.hint}` : error.message;
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -27,7 +27,7 @@ export const maintenanceOnAction = defineAction({
   name: 'maintenance.on',
   summary: 'turn maintenance mode on: refuse new connections and end the application\'s sessions (or run the configured command)',
   paramsSchema: maintenanceArgs,
-  outputs: ['database', 'changed', 'terminatedSessions', 'strategy'],
+  outputs: ['database', 'changed', 'terminatedSessions', 'remainingSessions', 'strategy'],
   describe: (args) => `turn maintenance mode on for ${args.database ?? 'the target database'} (new connections refused, open sessions ended)`,
   async run({ with: args, signal, onOutput, services, run }) {
     const options = await maintenanceOptions(services, args, run.operator, signal);
@@ -37,7 +37,14 @@ export const maintenanceOnAction = defineAction({
       `maintenance ON for ${result.status.database} (${options.strategy.kind} strategy)${result.changed ? '' : ', it was already on'}` +
         (result.terminatedSessions ? `; ended ${result.terminatedSessions} session(s)` : ''),
     );
-    return { database: result.status.database, changed: result.changed, terminatedSessions: result.terminatedSessions ?? 0, strategy: options.strategy.kind };
+    for (const session of result.remainingSessions ?? []) onOutput(`session ${session.pid} of ${session.user} is still connected: ${session.reason}`, 'stderr');
+    return {
+      database: result.status.database,
+      changed: result.changed,
+      terminatedSessions: result.terminatedSessions ?? 0,
+      remainingSessions: result.remainingSessions?.length ?? 0,
+      strategy: options.strategy.kind,
+    };
   },
 });
 
