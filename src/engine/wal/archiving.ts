@@ -5,7 +5,7 @@ import type { Client } from 'pg';
 import { LifelineError, abortError, throwIfAborted } from '../../errors.js';
 import { connect } from '../../postgres/client.js';
 import type { ConnInfo } from '../../postgres/conninfo.js';
-import { chownToServerUser, serverUser } from '../../postgres/server-user.js';
+import { chownToServerUser, ensureTraversable, serverUser } from '../../postgres/server-user.js';
 import type { Store } from '../../storage/store.js';
 import type { ProgressCallback } from '../progress.js';
 import { REPOSITORY_INFO_KEY, ensureRepository, findWalObject } from './archive-store.js';
@@ -136,7 +136,9 @@ export async function shareRepositoryWithServer(store: Store, repoDir: string): 
   await chownToServerUser(repoDir);
   await chownToServerUser(path.join(repoDir, REPOSITORY_INFO_KEY));
   await chownToServerUser(walDir, { recursive: true });
-  return [repoDir, walDir];
+  // The server user must also pass through the folders above (o+x, only on folders we own).
+  const opened = await ensureTraversable(path.dirname(repoDir));
+  return [repoDir, walDir, ...opened.map((dir) => `${dir} (o+x)`)];
 }
 
 export interface ArchiveCheckResult {

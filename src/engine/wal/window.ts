@@ -1,5 +1,5 @@
 import type { BackupEntry, Repository } from '../../storage/repository.js';
-import { isLifelineError } from '../../errors.js';
+import { LifelineError, isLifelineError } from '../../errors.js';
 import {
   lastSegmentOnPath,
   nameOnPath,
@@ -102,7 +102,7 @@ export async function recoverableWindow(repo: Repository, options: { signal?: Ab
   }
 
   const major = bases.length ? Math.floor(bases[bases.length - 1].serverVersionNum / 10000) : undefined;
-  const commitCache = new Map<number, Promise<Date | undefined>>();
+  const commitCache = new Map<number, Promise<Date | LifelineError | undefined>>();
   for (const backup of bases) {
     const path = pathFor(paths, backup);
     if (!path) {
@@ -125,12 +125,17 @@ export async function recoverableWindow(repo: Repository, options: { signal?: Ab
     if (!lastCommit) {
       lastCommit = lastCommitAt(repo, catalog, path, end, start, major, options).catch((error: unknown) => {
         if (!isLifelineError(error)) throw error;
-        window.problems.push(`cannot read commit times from the WAL: ${error.message}${error.hint ? ` (${error.hint})` : ''}`);
-        return undefined;
+        return error;
       });
       commitCache.set(end, lastCommit);
     }
     const to = await lastCommit;
+    if (to instanceof LifelineError) {
+      const reason = `cannot read commit times from the WAL: ${to.message}`;
+      if (!window.problems.includes(reason)) window.problems.push(reason);
+      window.unusable.push({ baseBackupId: backup.id, reason });
+      continue;
+    }
     const from = new Date(backup.finishedAt);
     if (!to || to.getTime() <= from.getTime()) {
       window.unusable.push({ baseBackupId: backup.id, reason: 'no commit archived after it yet (recovery to a time needs a later commit)' });
