@@ -32,16 +32,24 @@ export async function pgRestoreFromBackup(options: {
   onLine?: (line: string) => void;
 }): Promise<PgRestoreRun> {
   const { signal } = options;
+  // zstd writes straight into pg_restore's stdin (an OS pipe between the two, as in a shell
+  // pipeline): the plain bytes never pass through Node, which only hashes the stored ones.
+  const zstd =
+    options.manifest.compression.algorithm === 'zstd'
+      ? execa('zstd', ['-d', '-q', '-c'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: signal, reject: false })
+      : undefined;
   const child = execa(options.pgRestore.path, ['--verbose', ...options.args], {
     env: options.conn ? toolEnv(options.conn) : process.env,
     extendEnv: false,
-    stdin: 'pipe',
+    stdin: zstd ? zstd.stdout! : 'pipe',
     stdout: 'ignore',
     stderr: 'pipe',
     buffer: false,
     cancelSignal: signal,
     reject: false,
   });
+  // pg_restore holds its own copy of the pipe; ours must go, or zstd would never see pg_restore leave.
+  zstd?.stdout?.destroy();
   const tablesSeen = new Set<string>();
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -58,16 +66,18 @@ export async function pgRestoreFromBackup(options: {
   let read: StreamedObject | undefined;
   let streamError: unknown;
   try {
-    read = await streamDump({ repo: options.repo, manifest: options.manifest, sink: child.stdin!, signal, onProgress: options.onProgress });
+    read = await streamDump({ repo: options.repo, manifest: options.manifest, sink: (zstd ?? child).stdin!, stored: Boolean(zstd), signal, onProgress: options.onProgress });
   } catch (error) {
     streamError = error;
-    child.stdin?.destroy();
+    (zstd ?? child).stdin?.destroy();
   }
-  const result = await child;
+  const [result, unzstd] = await Promise.all([child, zstd]);
   if (signal?.aborted) throw abortError(signal);
   if (result.exitCode !== 0 || errors.length) {
-    const detail = errors.find((e) => !/^warning/i.test(e)) ?? errors[0] ?? (result.signal ? `killed by ${result.signal}` : `exit ${result.exitCode}`);
-    throw new LifelineError('RESTORE_FAILED', `pg_restore failed: ${detail}`, {
+    const zstdError = unzstd?.failed ? String(unzstd.stderr ?? '').trim().split('\n').pop() || unzstd.shortMessage : undefined;
+    const detail =
+      errors.find((e) => !/^warning/i.test(e)) ?? errors[0] ?? (result.signal ? `killed by ${result.signal}` : `exit ${result.exitCode}`);
+    throw new LifelineError('RESTORE_FAILED', `pg_restore failed: ${detail}${zstdError ? ` (zstd: ${zstdError})` : ''}`, {
       hint: 'The target was left as it was before this step; see the error above.',
     });
   }

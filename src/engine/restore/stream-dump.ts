@@ -28,6 +28,8 @@ export async function streamDump(options: {
   repo: Repository;
   manifest: Manifest;
   sink: Writable;
+  /** Write the bytes as stored (the sink decompresses, e.g. a zstd process); default false. */
+  stored?: boolean;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }): Promise<StreamedObject> {
@@ -44,7 +46,11 @@ export async function streamDump(options: {
       callback(null, chunk);
     },
   });
-  const { stream: decompress, done } = decompressor(manifest.compression.algorithm).create(signal);
-  await Promise.all([pipeline(source, meter, decompress, sink, { signal }), done]);
+  if (options.stored) {
+    await pipeline(source, meter, sink, { signal });
+  } else {
+    const { stream: decompress, done } = decompressor(manifest.compression.algorithm).create(signal);
+    await Promise.all([pipeline(source, meter, decompress, sink, { signal }), done]);
+  }
   return { object, size, sha256: hash.digest('hex') };
 }
