@@ -1,5 +1,6 @@
 import { backupAction } from './actions/backup.js';
 import { maintenanceOffAction, maintenanceOnAction } from './actions/maintenance.js';
+import { pitrRestoreAction, walCheckAction } from './actions/pitr.js';
 import { restoreAction } from './actions/restore.js';
 import { sandboxCreateAction, sandboxDestroyAction } from './actions/sandbox.js';
 import { shellAction } from './actions/shell.js';
@@ -11,6 +12,7 @@ import { dataMatchesBackupCheck } from './checks/data-matches.js';
 import { databaseReachableCheck } from './checks/database-reachable.js';
 import { diskFreeCheck } from './checks/disk-free.js';
 import { maintenanceStateCheck } from './checks/maintenance-state.js';
+import { archivingHealthyCheck, windowCoversCheck } from './checks/pitr.js';
 import { rolePrivilegesCheck } from './checks/role-privileges.js';
 import { sqlAssertCheck } from './checks/sql-assert.js';
 import { Registry } from './registry.js';
@@ -31,6 +33,8 @@ export function createBuiltinRegistry(): Registry {
     .addAction(maintenanceOffAction)
     .addAction(sandboxCreateAction)
     .addAction(sandboxDestroyAction)
+    .addAction(pitrRestoreAction)
+    .addAction(walCheckAction)
     .addCheck(databaseReachableCheck)
     .addCheck(sqlAssertCheck)
     .addCheck(rolePrivilegesCheck)
@@ -38,5 +42,7 @@ export function createBuiltinRegistry(): Registry {
     .addCheck(backupExistsCheck)
     .addCheck(backupVerifiedCheck)
     .addCheck(maintenanceStateCheck)
-    .addCheck(dataMatchesBackupCheck);
+    .addCheck(dataMatchesBackupCheck)
+    .addCheck(windowCoversCheck)
+    .addCheck(archivingHealthyCheck);
 }
