@@ -19,6 +19,10 @@ export type ErrorCode =
   | 'REPO_LOCKED'
   | 'REPO_CORRUPT'
   | 'REPO_READ'
+  /** The object store refused us: wrong credentials, no such bucket, wrong region, access denied. */
+  | 'REPO_AUTH'
+  /** The object store cannot be reached (connection refused/reset, DNS, timeouts) after retries. */
+  | 'REPO_UNREACHABLE'
   /** The repository was written by a newer lifeline (lifeline.json formatVersion). */
   | 'REPO_VERSION'
   /** A Store object is absent (callers map it to BACKUP_NOT_FOUND, a missing WAL file, ...). */

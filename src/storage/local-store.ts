@@ -17,18 +17,37 @@ import {
   type StoreUsage,
 } from './store.js';
 
+/**
+ * private: only the OS user lifeline runs as (files 0600, folders 0700), the default.
+ * shared-group: the members of one group, e.g. a cron job's user and `postgres` running
+ * archive_command (files 0660, folders 2770 so new entries inherit the group, each chgrp'd).
+ */
+export type RepositoryMode = 'private' | 'shared-group';
+export const repositoryModes = ['private', 'shared-group'] as const;
+
 export interface LocalStoreOptions {
-  /** Absolute path of the repository folder; created (0700) on the first write. */
+  /** Absolute path of the repository folder; created on the first write. */
   root: string;
+  /** Modes of every file and folder this store creates (default private). */
+  mode?: RepositoryMode;
+  /** shared-group: the group (name or numeric id) that owns what this store creates. */
+  group?: string | number;
 }
 
-const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
+const MODES: Record<RepositoryMode, { file: number; dir: number }> = {
+  private: { file: 0o600, dir: 0o700 },
+  'shared-group': { file: 0o660, dir: 0o2770 },
+};
 const MISSING = new Set(['ENOENT', 'ENOTDIR']);
 
-/** A Store over a local directory: atomic puts (temp + fsync + rename), private modes. */
+/** A Store over a local directory: atomic puts (temp + fsync + rename), private or group modes. */
 export class LocalStore implements Store {
   readonly location: string;
+  readonly mode: RepositoryMode;
+  readonly #fileMode: number;
+  readonly #dirMode: number;
+  readonly #group?: string | number;
+  #gid?: Promise<number | undefined>;
 
   constructor(options: LocalStoreOptions) {
     if (!path.isAbsolute(options.root)) {
@@ -37,6 +56,27 @@ export class LocalStore implements Store {
       });
     }
     this.location = path.resolve(options.root);
+    this.mode = options.mode ?? 'private';
+    if (!MODES[this.mode]) {
+      throw new LifelineError('CONFIG_INVALID', `Unknown repository mode "${String(options.mode)}"`, { hint: 'Use private or shared-group.' });
+    }
+    if (this.mode === 'shared-group' && (options.group === undefined || options.group === '')) {
+      throw new LifelineError('CONFIG_INVALID', 'repository.mode is shared-group but no repository.group is set', {
+        hint: 'Name the group both users belong to: `lifeline config set repository.group <group>`.',
+      });
+    }
+    this.#fileMode = MODES[this.mode].file;
+    this.#dirMode = MODES[this.mode].dir;
+    this.#group = this.mode === 'shared-group' ? options.group : undefined;
+  }
+
+  /** The numeric group of shared-group mode (resolved from /etc/group once), undefined when private. */
+  #groupId(): Promise<number | undefined> {
+    this.#gid ??= resolveGroup(this.#group).catch((error: unknown) => {
+      this.#gid = undefined;
+      throw error;
+    });
+    return this.#gid;
   }
 
   async put(key: string, body: Readable | Buffer | string, options: PutOptions = {}): Promise<PutResult> {
@@ -285,17 +325,37 @@ export class LocalStore implements Store {
   }
 
   async #createTemp(dir: string, tmp: string, key: string): Promise<FileHandle> {
+    const gid = await this.#groupId();
     // A concurrent delete may remove an emptied folder between our mkdir and open: retry a little.
     for (let attempt = 0; ; attempt++) {
-      await makeDirs(dir);
+      await makeDirs(dir, this.#dirMode, gid).catch((error: unknown) => {
+        throw this.#groupError(error, gid) ?? error;
+      });
+      let handle: FileHandle | undefined;
       try {
-        const handle = await fsp.open(tmp, 'wx', FILE_MODE);
-        await handle.chmod(FILE_MODE);
+        handle = await fsp.open(tmp, 'wx', this.#fileMode);
+        if (gid !== undefined) await handle.chown(-1, gid);
+        await handle.chmod(this.#fileMode);
         return handle;
       } catch (error) {
+        if (handle) {
+          await handle.close().catch(() => undefined);
+          await fsp.unlink(tmp).catch(() => undefined);
+        }
+        const groupError = this.#groupError(error, gid);
+        if (groupError) throw groupError;
         if (errnoCode(error) !== 'ENOENT' || attempt >= 5) throw this.#writeError(error, key, tmp);
       }
     }
+  }
+
+  /** chgrp refused: this user is not a member of the configured group. */
+  #groupError(error: unknown, gid: number | undefined): LifelineError | undefined {
+    if (gid === undefined || errnoCode(error) !== 'EPERM' || (error as { syscall?: string }).syscall !== 'fchown' && (error as { syscall?: string }).syscall !== 'chown') return undefined;
+    return new LifelineError('REPO_UNWRITABLE', `Cannot give ${this.location} to group ${String(this.#group)}: this user is not a member`, {
+      hint: `Add the user to the group (usermod -aG ${String(this.#group)} <user>, then log in again), or change repository.group.`,
+      cause: error,
+    });
   }
 
   #notFound(key: string): LifelineError {
@@ -365,10 +425,10 @@ async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
 }
 
 /**
- * mkdir -p with mode 0700 on every folder it creates, whatever the umask. Step by step rather
- * than `recursive: true`, which reports ENOENT instead of EROFS/EACCES on some file systems.
+ * mkdir -p with `mode` (and group `gid`) on every folder it creates, whatever the umask. Step by
+ * step rather than `recursive: true`, which reports ENOENT instead of EROFS/EACCES on some file systems.
  */
-async function makeDirs(dir: string): Promise<void> {
+async function makeDirs(dir: string, mode: number, gid: number | undefined): Promise<void> {
   const missing: string[] = [];
   for (let current = dir; ; current = path.dirname(current)) {
     try {
@@ -383,13 +443,34 @@ async function makeDirs(dir: string): Promise<void> {
   }
   for (const folder of missing.reverse()) {
     try {
-      await fsp.mkdir(folder, { mode: DIR_MODE });
+      await fsp.mkdir(folder, { mode: mode & 0o777 });
     } catch (error) {
       if (errnoCode(error) === 'EEXIST' && (await fsp.stat(folder)).isDirectory()) continue; // a concurrent put made it
       throw error;
     }
-    await fsp.chmod(folder, DIR_MODE);
+    // chown before chmod: changing the group clears the setgid bit for non-root users.
+    if (gid !== undefined) await fsp.chown(folder, -1, gid);
+    await fsp.chmod(folder, mode);
   }
+}
+
+/** A group name or id to its numeric id, from /etc/group (Node has no getgrnam). */
+export async function resolveGroup(group: string | number | undefined): Promise<number | undefined> {
+  if (group === undefined) return undefined;
+  if (typeof group === 'number' || /^\d+$/.test(group)) return Number(group);
+  let text = '';
+  try {
+    text = await fsp.readFile('/etc/group', 'utf8');
+  } catch {
+    text = '';
+  }
+  for (const line of text.split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name === group && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+  }
+  throw new LifelineError('CONFIG_INVALID', `repository.group names "${group}", which is not a group on this machine`, {
+    hint: `Create it (groupadd ${group}) and add both users to it, or set repository.group to an existing group.`,
+  });
 }
 
 /** The rename is durable only once the folder's entry is on disk. */
