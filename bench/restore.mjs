@@ -2,7 +2,7 @@
 // same run, same jobs. Reports the ratio for the restore itself and what verification adds.
 // Usage: node bench/restore.mjs   (BENCH_RESTORE_MB=200 BENCH_JOBS=1 BENCH_REPEAT=1)
 import { execa } from 'execa';
-import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { benchCluster, cli, mib, pgEnv, randomTextDatabase, ratio, timed } from './lib.mjs';
@@ -76,46 +76,54 @@ try {
   const pgenv = pgEnv(bench.cluster);
   const jobArgs = jobs > 1 ? [`--jobs=${jobs}`] : [];
 
-  for (let i = 0; i < repeat; i++) {
-    process.stderr.write(`run ${i + 1}/${repeat}: raw pg_restore from the file\n`);
+  const raw = async (i) => {
+    process.stderr.write(`run ${i + 1}/${repeat}: raw pg_restore\n`);
     await createDatabase(bench.cluster, 'raw_file');
-    const rawFile = await timed('pg_restore -d (file)', bench.tools.pg_restore, ['--exit-on-error', ...jobArgs, '-d', 'raw_file', plainFile], { env: pgenv });
+    const file = await timed('pg_restore -d (file)', bench.tools.pg_restore, ['--exit-on-error', ...jobArgs, '-d', 'raw_file', plainFile], { env: pgenv });
     await dropDatabase(bench.cluster, 'raw_file');
-
-    let rawPipe;
-    if (jobs === 1) {
-      process.stderr.write(`run ${i + 1}/${repeat}: zstd -dc | pg_restore\n`);
-      await createDatabase(bench.cluster, 'raw_pipe');
-      rawPipe = await timed('zstd -dc | pg_restore -d', 'bash', ['-c', 'zstd -q -dc "$1" | "$2" --exit-on-error -d raw_pipe', '_', storedFile, bench.tools.pg_restore], { env: pgenv });
-      await dropDatabase(bench.cluster, 'raw_pipe');
-    }
-
+    if (jobs > 1) return { file };
+    await createDatabase(bench.cluster, 'raw_pipe');
+    const pipe = await timed('zstd -dc | pg_restore -d', 'bash', ['-c', 'set -o pipefail; zstd -q -dc "$1" | "$2" --exit-on-error -d raw_pipe', '_', storedFile, bench.tools.pg_restore], { env: pgenv });
+    await dropDatabase(bench.cluster, 'raw_pipe');
+    return { file, pipe };
+  };
+  const viaLifeline = async (i) => {
     process.stderr.write(`run ${i + 1}/${repeat}: lifeline restore --into\n`);
-    const lifeline = await lifelineRestore(['--db', url, 'restore', manifest.id, '--into', 'via_lifeline', '--jobs', String(jobs), '--yes'], env);
+    const result = await lifelineRestore(['--db', url, 'restore', manifest.id, '--into', 'via_lifeline', '--jobs', String(jobs), '--yes'], env);
     await dropDatabase(bench.cluster, 'via_lifeline');
-    runs.push({ rawFile, rawPipe, lifeline });
+    return result;
+  };
+  for (let i = 0; i < repeat; i++) {
+    // Alternate the order so neither side always runs on the warmer cache.
+    if (i % 2 === 0) {
+      const r = await raw(i);
+      runs.push({ ...r, lifeline: await viaLifeline(i) });
+    } else {
+      const lifeline = await viaLifeline(i);
+      runs.push({ ...(await raw(i)), lifeline });
+    }
   }
 } finally {
   await bench.cleanup();
 }
 
-const best = (values) => Math.min(...values);
-const rawFile = best(runs.map((r) => r.rawFile.seconds));
-const rawPipe = jobs === 1 ? best(runs.map((r) => r.rawPipe.seconds)) : undefined;
-const pick = (key) => best(runs.map((r) => r.lifeline[key]));
-const l = { total: pick('total'), startup: pick('startup'), integrity: pick('integrity'), restore: pick('restore'), analyze: pick('analyze'), verify: pick('verify') };
 const s = (x) => x.toFixed(2);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const baseline = (r) => (r.pipe ?? r.file).seconds;
+const baseName = jobs === 1 ? 'zstd -dc | pg_restore' : `pg_restore -j${jobs} (file)`;
 
-console.log(`\n### Restore (${mib(size)} MiB database, ${mib(stored)} MiB stored zstd, --jobs ${jobs}, best of ${repeat}, ${new Date().toISOString().slice(0, 10)})\n`);
-console.log('| what | wall s | vs raw pg_restore (file) |' + (rawPipe ? ' vs zstd -dc \\| pg_restore |' : ''));
-console.log('|---|---:|---:|' + (rawPipe ? '---:|' : ''));
-const row = (label, secs) => console.log(`| ${label} | ${s(secs)} | ${ratio(secs, rawFile)} |` + (rawPipe ? ` ${ratio(secs, rawPipe)} |` : ''));
-row('pg_restore -d from the decompressed file', rawFile);
-if (rawPipe) row('zstd -dc stored \\| pg_restore -d', rawPipe);
-row('lifeline: restore proper (pg_restore phase)', l.restore);
-row('lifeline: integrity pre-read (size + sha256)', l.integrity);
-row('lifeline: ANALYZE', l.analyze);
-row('lifeline: verify (fingerprints, keys, indexes)', l.verify);
-row('lifeline: start-up (node, config, connect, plan)', l.startup);
-row('lifeline restore --into, total', l.total);
-console.log(`\nverification overhead (integrity + verify): ${s(l.integrity + l.verify)} s = ${((100 * (l.integrity + l.verify)) / l.restore).toFixed(0)}% of the restore proper; ANALYZE adds ${s(l.analyze)} s.`);
+console.log(`\n### Restore (${mib(size)} MiB database, ${mib(stored)} MiB stored zstd, --jobs ${jobs}, ${repeat} run(s), ${new Date().toISOString().slice(0, 10)}, load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs)\n`);
+console.log(`| run | pg_restore (file) s | ${jobs === 1 ? 'zstd -dc \\| pg_restore s | ' : ''}lifeline pg_restore phase s | ratio vs ${baseName.replace('|', '\\|')} | integrity pre-read s | ANALYZE s | verify s | start-up s | lifeline total s | peak RSS MiB |`);
+console.log(`|---:|---:|${jobs === 1 ? '---:|' : ''}---:|---:|---:|---:|---:|---:|---:|---:|`);
+runs.forEach((r, i) => {
+  const l = r.lifeline;
+  console.log(
+    `| ${i + 1} | ${s(r.file.seconds)} | ${r.pipe ? `${s(r.pipe.seconds)} | ` : ''}${s(l.restore)} | ${ratio(l.restore, baseline(r))} | ${s(l.integrity)} | ${s(l.analyze)} | ${s(l.verify)} | ${s(l.startup)} | ${s(l.total)} | ${l.rssMb.toFixed(0)} |`,
+  );
+});
+const restoreRatio = median(runs.map((r) => r.lifeline.restore / baseline(r)));
+const overhead = median(runs.map((r) => (r.lifeline.integrity + r.lifeline.verify) / r.lifeline.restore));
+const totalRatio = median(runs.map((r) => r.lifeline.total / baseline(r)));
+console.log(`\nmedian ratio, restore itself (lifeline pg_restore phase / ${baseName}): ${restoreRatio.toFixed(2)} (goal <= 1.05)`);
+console.log(`median verification overhead (integrity pre-read + post-restore verify) / restore itself: ${(100 * overhead).toFixed(0)}%`);
+console.log(`median ratio, whole command (incl. start-up, ANALYZE, checks) / ${baseName}: ${totalRatio.toFixed(2)}`);
