@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertSinkSchema, policySchema } from './policy.js';
 
 /** One definition of every setting: validation, types and the docs table derive from it. */
 
@@ -35,6 +36,25 @@ export const contactSchema = z
   })
   .strict();
 
+export const s3Schema = z
+  .object({
+    endpoint: z.string().regex(/^https?:\/\/[^/]+/i, 'an http(s) URL').optional().describe('S3-compatible endpoint (MinIO, R2, Supabase Storage); else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL'),
+    region: z.string().optional().describe('else AWS_REGION / the profile; us-east-1 with a custom endpoint'),
+    forcePathStyle: z.boolean().optional().describe('path-style addressing; default: true whenever an endpoint is set'),
+    partSizeMb: z.number().int().min(5).max(5120).optional().describe('multipart part size in MiB (default 16)'),
+    queueSize: z.number().int().min(1).max(64).optional().describe('parts uploaded at once (default 4)'),
+    maxAttempts: z.number().int().min(1).max(20).optional().describe('attempts per request with exponential back-off (default 5)'),
+    sse: z.enum(['AES256', 'aws:kms']).optional().describe('server-side encryption for every object'),
+    kmsKeyId: z.string().optional().describe('KMS key for sse aws:kms (else the bucket default key)'),
+    checksum: z.enum(['when_required', 'when_supported']).optional().describe('SDK checksums; default when_required with a custom endpoint, else when_supported'),
+    objectLock: z
+      .object({ mode: z.enum(['governance', 'compliance']), days: z.number().int().min(1) })
+      .strict()
+      .optional()
+      .describe('Object Lock retention set on every object written (bucket must have Object Lock on)'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     targets: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), targetSchema).default({}),
@@ -42,9 +62,14 @@ export const configSchema = z
     repository: z
       .object({
         url: z.string().optional().describe('a local directory or s3://bucket/prefix'),
+        mode: z.enum(['private', 'shared-group']).optional().describe('local files: private (0600/0700, default) or shared-group (0660/2770, chgrp group)'),
+        group: z.union([z.string().min(1), z.number().int().min(0)]).optional().describe('the group of shared-group mode'),
+        s3: s3Schema.optional(),
       })
       .strict()
+      .refine((r) => r.mode !== 'shared-group' || r.group !== undefined, { message: 'shared-group mode needs repository.group', path: ['group'] })
       .default({}),
+    copyTo: z.string().optional().describe('a second repository (directory or s3:// URL): each verified backup is copied there'),
     backup: z
       .object({
         compression: compressionSchema.default('zstd'),
@@ -71,6 +96,8 @@ export const configSchema = z
       .strict()
       .default({ strategy: 'database' }),
     contacts: z.array(contactSchema).default([]),
+    policy: policySchema.prefault({}),
+    alerts: z.array(alertSinkSchema).default([]),
     runbookDir: z.string().optional(),
     timezone: z.string().optional().describe('IANA zone used to show and read times, e.g. Europe/Berlin'),
     encryptionKeyFile: z.string().optional(),

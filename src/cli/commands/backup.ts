@@ -4,6 +4,7 @@ import type { Run } from '../main.js';
 import { backupLabels } from '../../storage/manifest.js';
 import type { VerifyLevel } from '../../config/schema.js';
 import { formatBytes, formatDuration } from '../format.js';
+import { notify } from '../alerts.js';
 
 interface BackupFlags {
   label?: string;
@@ -72,6 +73,9 @@ export function registerBackup(program: Command, run: Run): void {
           onProgress: (p) => {
             if (p.message && (flags.verbose || !p.message.startsWith('dumping '))) ctx.out.note(p.message);
           },
+        }).catch(async (error: Error) => {
+          await notify(ctx, 'backup.failed', 'critical', `backup (${label}) of ${target.label} FAILED: ${error.message}`);
+          throw error;
         });
         const size = manifest.objects.reduce((sum, o) => sum + o.size, 0);
         const rows = manifest.tables?.reduce((sum, t) => sum + t.rows, 0) ?? 0;
@@ -99,6 +103,15 @@ export function registerBackup(program: Command, run: Run): void {
           );
         }
         ctx.out.result({ backup: manifest, verification: verification ?? null });
+        await notify(
+          ctx,
+          verification && !verification.ok ? 'verify.failed' : 'backup.succeeded',
+          verification && !verification.ok ? 'critical' : 'info',
+          verification && !verification.ok
+            ? `backup ${manifest.id} was taken but FAILED verification`
+            : `backup ${manifest.id} complete (${formatBytes(size)}${verification ? `, verified at ${verification.passedLevel}` : ''})`,
+          { id: manifest.id, label, sizeBytes: size },
+        );
         return verification && !verification.ok ? EXIT.failure : EXIT.ok;
       }),
     );

@@ -3,6 +3,8 @@ import type { Run } from '../main.js';
 import { registerBackup } from './backup.js';
 import { registerConfig } from './config.js';
 import { registerList } from './list.js';
+import { registerPrune } from './prune.js';
+import { registerStatus } from './status.js';
 import { registerMaintenance } from './maintenance.js';
 import { registerRestore } from './restore.js';
 import { registerVerify } from './verify.js';
@@ -19,6 +21,8 @@ import { registerPitr } from './pitr.js';
 export function registerCommands(program: Command, run: Run): void {
   registerBackup(program, run);
   registerList(program, run);
+  registerPrune(program, run);
+  registerStatus(program, run);
   registerVerify(program, run);
   registerVerifyData(program, run);
   registerRestore(program, run);
