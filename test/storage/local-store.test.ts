@@ -262,8 +262,11 @@ describe('openStore', () => {
     expect(opened.location).toBe(path.join(dir, 'r'));
   });
 
-  it('refuses s3:// for now, relative paths and other schemes with USAGE', async () => {
-    expect((await lifelineError(openStore('s3://bucket/prefix'))).message).toMatch(/S3 repositories arrive/);
+  it('opens s3:// as an S3Store; refuses bad S3 URLs, relative paths and other schemes with USAGE', async () => {
+    const s3 = await openStore('s3://bucket-name/some/prefix', {});
+    expect(s3.location).toBe('s3://bucket-name/some/prefix');
+    (s3 as unknown as { destroy(): void }).destroy();
+    expect((await lifelineError(openStore('s3://B/prefix', {}))).code).toBe('USAGE');
     expect((await lifelineError(openStore('relative/dir'))).code).toBe('USAGE');
     expect((await lifelineError(openStore('gs://bucket'))).code).toBe('USAGE');
   });
