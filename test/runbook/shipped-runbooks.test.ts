@@ -67,7 +67,7 @@ describe('lifeline run drill with nothing configured, no terminal', () => {
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/> using backup \S+-drill \(taken .*, verified at archive\): no new backup needed/);
     expect(again.stdout).toMatch(/^ {2}RPO (?!0(\.0)?s)\S+ against 1d: met$/m);
-  });
+  }, 300_000);
 });
 
 describe('the full-recovery runbook against a real target', () => {
