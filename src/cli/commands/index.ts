@@ -3,6 +3,7 @@ import type { Run } from '../main.js';
 import { registerBackup } from './backup.js';
 import { registerConfig } from './config.js';
 import { registerList } from './list.js';
+import { registerAgent } from './agent.js';
 import { registerPrune } from './prune.js';
 import { registerStatus } from './status.js';
 import { registerMaintenance } from './maintenance.js';
@@ -16,6 +17,7 @@ import { registerAudit } from './audit.js';
 import { registerWal } from './wal.js';
 import { registerArchiving } from './archiving.js';
 import { registerPitr } from './pitr.js';
+import { registerCopy } from './copy.js';
 
 /** Every command, one file each. Keep imports here light: heavy modules load inside actions. */
 export function registerCommands(program: Command, run: Run): void {
@@ -23,6 +25,7 @@ export function registerCommands(program: Command, run: Run): void {
   registerList(program, run);
   registerPrune(program, run);
   registerStatus(program, run);
+  registerAgent(program, run);
   registerVerify(program, run);
   registerVerifyData(program, run);
   registerRestore(program, run);
@@ -35,6 +38,7 @@ export function registerCommands(program: Command, run: Run): void {
   registerWal(program, run);
   registerArchiving(program, run);
   registerPitr(program, run);
+  registerCopy(program, run);
   program.action(() => {
     program.outputHelp();
   });
