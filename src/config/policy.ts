@@ -15,11 +15,13 @@ export const policySchema = z
   .object({
     schedules: z
       .object({
-        daily: z.object({ at: z.string().regex(/^\d{2}:\d{2}$/).default('02:00') }).strict().prefault({}).describe('logical backup once a day at HH:MM (local time)'),
-        pitr: z.object({ everyHours: z.number().int().min(1).max(24).default(6) }).strict().prefault({}).describe('base backup every N hours'),
-        verify: z.object({ level: z.enum(['integrity', 'archive', 'restore', 'consistency']).default('restore'), at: z.string().regex(/^\d{2}:\d{2}$/).default('04:00') }).strict().prefault({}),
-        prune: z.object({ at: z.string().regex(/^\d{2}:\d{2}$/).default('05:00') }).strict().prefault({}),
-        drill: z.object({ everyDays: z.number().int().min(1).default(30) }).strict().prefault({}).describe('monthly recovery drill'),
+        // `cron` overrides the friendly form with a croner pattern (seconds allowed): for tests and
+        // unusual calendars.
+        daily: z.object({ at: z.string().regex(/^\d{2}:\d{2}$/).default('02:00'), cron: z.string().optional() }).strict().prefault({}).describe('logical backup once a day at HH:MM (local time)'),
+        pitr: z.object({ everyHours: z.number().int().min(1).max(24).default(6), cron: z.string().optional() }).strict().prefault({}).describe('base backup every N hours'),
+        verify: z.object({ level: z.enum(['integrity', 'archive', 'restore', 'consistency']).default('restore'), at: z.string().regex(/^\d{2}:\d{2}$/).default('04:00'), cron: z.string().optional() }).strict().prefault({}),
+        prune: z.object({ at: z.string().regex(/^\d{2}:\d{2}$/).default('05:00'), cron: z.string().optional() }).strict().prefault({}),
+        drill: z.object({ everyDays: z.number().int().min(1).default(30), cron: z.string().optional() }).strict().prefault({}).describe('monthly recovery drill'),
       })
       .strict()
       .prefault({}),
