@@ -21,6 +21,8 @@ let db: string;
 let appConn: ConnInfo;
 let beforeBackup: string;
 let target: string;
+/** The archived segment holding the A commits (before T). */
+let segmentA: string;
 const cleanups: (() => Promise<void>)[] = [];
 
 const utcNow = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
@@ -70,7 +72,8 @@ beforeAll(async () => {
 
   await sql(appConn, "INSERT INTO items SELECT g, 'A' FROM generate_series(1, 100) g");
   await sql(appConn, "UPDATE items SET phase = 'A2' WHERE id = 7");
-  await waitForArchived(await switchWal());
+  segmentA = await switchWal();
+  await waitForArchived(segmentA);
   [{ t: target }] = await sql<{ t: string }>(appConn, `SELECT ${utcNow} AS t`);
   await sql(appConn, "INSERT INTO items SELECT g, 'B' FROM generate_series(101, 150) g");
   await sql(appConn, "DELETE FROM items WHERE id = 7");
@@ -101,6 +104,19 @@ describe('point-in-time recovery', () => {
     expect(Date.parse(window.from)).toBeGreaterThan(Date.parse(beforeBackup));
     expect(Date.parse(window.to)).toBeGreaterThan(Date.parse(target));
     expect((await cli(['list'])).stdout).toMatch(/point-in-time window: .* → /);
+  });
+
+  it('archiving setup shows the settings; check proves the archive end to end and times out clearly', async () => {
+    const setup = await runCli(['--db', db, '--repo', repo, 'archiving', 'setup', '--json'], { env: home.env });
+    expect(setup.exitCode, setup.stderr).toBe(0);
+    const settings = JSON.parse(setup.stdout).settings as { name: string; ok: boolean }[];
+    expect(Object.fromEntries(settings.map((s) => [s.name, s.ok]))).toEqual({ wal_level: true, archive_mode: true, archive_command: true, archive_timeout: false });
+    const check = await runCli(['--db', db, '--repo', repo, 'archiving', 'check'], { env: home.env });
+    expect(check.exitCode, check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/archiving works: [0-9A-F]{24} arrived/);
+    const elsewhere = await runCli(['--db', db, '--repo', path.join(pg.root, 'other-repo'), 'archiving', 'check', '--timeout', '2'], { env: home.env });
+    expect(elsewhere.exitCode).toBe(1);
+    expect(elsewhere.stderr).toMatch(/did not arrive in .*other-repo within 2 s/);
   });
 
   it('--data-dir: recovers to T, proves it, and leaves the cluster running with A and without B', async () => {
@@ -155,9 +171,8 @@ describe('point-in-time recovery', () => {
   it('a missing WAL segment inside the window is named by list and refused before pitr starts', async () => {
     const copy = await copyRepo('repo-gap');
     const walDir = path.join(copy, 'wal', '00000001');
-    const segments = fs.readdirSync(walDir).filter((f) => /^[0-9A-F]{24}\.zst$/.test(f)).sort();
     // The segment holding the A commits (switched before T); later segments remain.
-    const holdingA = segments.at(-2)!;
+    const holdingA = `${segmentA}.zst`;
     fs.rmSync(path.join(walDir, holdingA));
     const list = await runCli(['--repo', copy, 'list', '--json'], { env: home.env });
     const { window } = JSON.parse(list.stdout);
@@ -175,8 +190,7 @@ describe('point-in-time recovery', () => {
     const walDir = path.join(copy, 'wal', '00000001');
     // The segment holding the A commits: recovery must replay it to reach T (the window check
     // reads only the newest segment, so pitr gets as far as starting the server).
-    const holdingA = fs.readdirSync(walDir).filter((f) => /^[0-9A-F]{24}\.zst$/.test(f)).sort().at(-2)!;
-    const object = path.join(walDir, holdingA);
+    const object = path.join(walDir, `${segmentA}.zst`);
     const bytes = fs.readFileSync(object);
     bytes[bytes.length - 20] ^= 0xff;
     fs.writeFileSync(object, bytes);

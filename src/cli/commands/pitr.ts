@@ -75,7 +75,7 @@ export function registerPitr(program: Command, run: Run): void {
         ctx.out.note(`plan${targetLabel ? ` (target server ${targetLabel})` : ''}:`);
         plan.plan.forEach((step, i) => ctx.out.note(`  ${i + 1}. ${step}`));
         if (flags.dryRun) {
-          ctx.out.result({ ...plan, target: target.utc, targetDetail: plan.target });
+          ctx.out.result({ ...plan, planned: undefined, target: target.utc, targetDetail: plan.target });
           ctx.out.line('dry run: nothing was touched');
           return EXIT.ok;
         }
@@ -84,8 +84,8 @@ export function registerPitr(program: Command, run: Run): void {
           await typedConfirmation({ expected, question: `Recover to ${target.utc} into ${flags.into ? `new database "${flags.into}"` : path.resolve(flags.dataDir!)}.`, flag: '--yes' });
         }
         ctx.out.note(`consent: ${flags.yes ? '--yes' : 'typed confirmation'} by ${operator}`);
-        const result = await pointInTimeRecovery(common);
-        ctx.out.result({ ...result, target: target.utc, targetDetail: result.target, operator });
+        const result = await pointInTimeRecovery({ ...common, plan: plan.planned });
+        ctx.out.result({ ...result, planned: undefined, target: target.utc, targetDetail: result.target, operator });
         ctx.out.line(`recovered to ${formatUtc(target.at)} (${target.local}) from base backup ${result.baseBackup}`);
         if (result.stoppedBefore) ctx.out.line(`proof: replay stopped before the first commit after the target (${result.stoppedBefore}); last replayed commit ${result.lastReplayedCommitAt ?? 'none'}`);
         if (result.dataDir) {

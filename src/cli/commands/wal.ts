@@ -144,11 +144,27 @@ function xdg(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   return path.join(base, 'lifeline');
 }
 
+/**
+ * The store, with the config's storage settings when this OS user can read the config. The
+ * server runs these commands as its own user, often with the environment of whoever started it
+ * (a LIFELINE_HOME it cannot read): the repository comes from --repo, so defaults then do.
+ */
+async function openWalStore(repo: string) {
+  const [{ openStore }, { readStoreSettings }] = await Promise.all([import('../../storage/open-store.js'), import('../../storage/s3/settings.js')]);
+  let settings;
+  try {
+    settings = readStoreSettings();
+  } catch {
+    settings = {};
+  }
+  return openStore(repo, settings);
+}
+
 async function walPushCommand(options: { repo: string; file: string; compress?: string; out: Output }): Promise<number> {
   const { out } = options;
   try {
-    const [{ openStore }, { walPush }] = await Promise.all([import('../../storage/open-store.js'), import('../../engine/wal/push.js')]);
-    const store = await openStore(options.repo);
+    const { walPush } = await import('../../engine/wal/push.js');
+    const store = await openWalStore(options.repo);
     const result = await walPush({ store, file: options.file, compression: options.compress as 'zstd' | 'gzip' | undefined });
     out.result({ walPush: result });
     return EXIT.ok;
@@ -160,8 +176,8 @@ async function walPushCommand(options: { repo: string; file: string; compress?: 
 async function walFetchCommand(options: { repo: string; name: string; dest: string; out: Output }): Promise<number> {
   const { out } = options;
   try {
-    const [{ openStore }, { walFetch }] = await Promise.all([import('../../storage/open-store.js'), import('../../engine/wal/fetch.js')]);
-    const store = await openStore(options.repo);
+    const { walFetch } = await import('../../engine/wal/fetch.js');
+    const store = await openWalStore(options.repo);
     const result = await walFetch({
       store,
       name: options.name,

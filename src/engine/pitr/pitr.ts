@@ -24,6 +24,8 @@ export interface PitrOptions {
   mode: PitrMode;
   /** Plan and check only. */
   dryRun?: boolean;
+  /** A plan from a dry run moments ago (skips reading the window again). */
+  plan?: PitrPlan;
   /** The repository restore_command reads (default the repository itself). */
   walRepoUrl?: string;
   timeoutMs?: number;
@@ -32,6 +34,8 @@ export interface PitrOptions {
 }
 
 export interface PitrResult {
+  /** The plan this result came from (pass it back to run what a dry run showed). */
+  planned: PitrPlan;
   target: { input: string; utc: string; local: string; postgres: string };
   baseBackup: string;
   window: RecoverableWindow;
@@ -62,7 +66,7 @@ export async function pointInTimeRecovery(options: PitrOptions): Promise<PitrRes
   const { repo, target, mode, signal } = options;
   const started = Date.now();
   const progress = options.onProgress ?? (() => undefined);
-  const plan: PitrPlan = await planPitr({ repo, target, zone: options.zone, signal });
+  const plan: PitrPlan = options.plan ?? (await planPitr({ repo, target, zone: options.zone, signal }));
   const steps = describePlan(plan, mode);
   if (mode.kind === 'data-dir') {
     const dir = path.resolve(mode.dataDir);
@@ -73,6 +77,7 @@ export async function pointInTimeRecovery(options: PitrOptions): Promise<PitrRes
     throw new LifelineError('RESTORE_REFUSED', `Database "${mode.into}" already exists on the target server`, { hint: 'Name a new database for --into; pitr never overwrites one.' });
   }
   const base: PitrResult = {
+    planned: plan,
     target: { input: target.input, utc: target.utc, local: target.local, postgres: target.postgres },
     baseBackup: plan.backup.id,
     window: plan.window,
