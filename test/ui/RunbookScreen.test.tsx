@@ -87,6 +87,9 @@ describe('runbook screen', () => {
     expect(frame).toContain('❯ Retry the step');
     expect(frame).toContain('Emergency contacts');
     expect(frame).toContain('Dana Oncall (DBA)  +1 555 0100');
+    // A routine runbook has no recovery to time: the clock is just "elapsed".
+    expect(frame).toMatch(/elapsed \d+:\d\d/);
+    expect(frame).not.toContain('RTO clock');
     expect(frame).toContain('Config Contact');
     await screen.press(KEY.enter);
     await screen.waitFor('✓ Run succeeded');

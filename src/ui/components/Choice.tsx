@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import React, { useState } from 'react';
+import React, { useRef, useState } from 'react';
 import { commandFor, printable } from '../key/keyBindings.js';
 import { PRIORITY, useKeypress } from '../key/KeypressContext.js';
 import { colors } from '../theme.js';
@@ -34,12 +34,18 @@ export function Choice<T>({
   horizontal?: boolean;
   priority?: number;
 }) {
-  const [index, setIndex] = useState(Math.min(Math.max(0, initialIndex), options.length - 1));
+  const [index, setIndexState] = useState(Math.min(Math.max(0, initialIndex), options.length - 1));
+  // Enter right after an arrow (before a redraw) takes the option the arrow moved to.
+  const current = useRef(index);
+  const setIndex = (update: (i: number) => number) => {
+    current.current = update(current.current);
+    setIndexState(current.current);
+  };
   useKeypress(
     (input, key) => {
       const command = commandFor(input, key, ['confirm', 'cancel', 'up', 'down']);
       if (command === 'confirm') {
-        onChoose(options[index].value);
+        onChoose(options[current.current].value);
         return true;
       }
       if (command === 'cancel' && onCancel) {

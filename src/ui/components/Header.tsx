@@ -10,6 +10,7 @@ export function Header({
   sandbox,
   dryRun,
   training,
+  clockLabel = 'RTO clock',
   elapsedMs,
   rtoTargetMs,
   width,
@@ -19,6 +20,8 @@ export function Header({
   sandbox?: boolean;
   dryRun?: boolean;
   training?: boolean;
+  /** "RTO clock" for recoveries and drills, "elapsed" for routine runbooks. */
+  clockLabel?: string;
   elapsedMs?: number;
   rtoTargetMs?: number;
   width: number;
@@ -32,7 +35,7 @@ export function Header({
         </Text>
         {elapsedMs !== undefined ? (
           <Text color={over ? colors.danger : undefined} bold>
-            RTO clock {formatClock(elapsedMs)}
+            {clockLabel} {formatClock(elapsedMs)}
             {rtoTargetMs !== undefined ? <Text dimColor={!over}> / target {formatDuration(rtoTargetMs)}</Text> : null}
           </Text>
         ) : null}

@@ -1,5 +1,5 @@
 import { Text } from 'ink';
-import React from 'react';
+import React, { useRef } from 'react';
 import { commandFor, printable } from '../key/keyBindings.js';
 import { PRIORITY, useKeypress } from '../key/KeypressContext.js';
 
@@ -22,12 +22,20 @@ export function TextInput({
   placeholder?: string;
   isActive?: boolean;
 }) {
+  // Keys can arrive faster than React redraws (a paste, a loaded machine): each one builds on
+  // the text so far, not on the value of the last render.
+  const latest = useRef(value);
+  latest.current = value;
+  const change = (next: string) => {
+    latest.current = next;
+    onChange(next);
+  };
   useKeypress(
     (input, key) => {
       if (key.ctrl && input === 'c') return false;
       const command = commandFor(input, key, ['confirm', 'cancel', 'deleteBack']);
       if (command === 'confirm') {
-        onSubmit(value);
+        onSubmit(latest.current);
         return true;
       }
       if (command === 'cancel') {
@@ -35,15 +43,15 @@ export function TextInput({
         return true;
       }
       if (command === 'deleteBack') {
-        onChange(value.slice(0, -1));
+        change(latest.current.slice(0, -1));
         return true;
       }
       if (key.ctrl && input === 'u') {
-        onChange('');
+        change('');
         return true;
       }
       const text = printable(input, key);
-      if (text) onChange(value + text);
+      if (text) change(latest.current + text);
       // Swallow everything else (arrows, tab): a focused field owns the keyboard.
       return true;
     },

@@ -60,8 +60,9 @@ export function TimestampInput({
             setValue(next);
             setTried(false);
           }}
-          onSubmit={() => {
-            if (check.ok) onSubmit(check.iso);
+          onSubmit={(text) => {
+            const submitted = checkTimestamp(name, text);
+            if (submitted.ok) onSubmit(submitted.iso);
             else setTried(true);
           }}
           onCancel={onCancel}

@@ -195,6 +195,7 @@ export function RunbookView({
         sandbox={started?.target.sandbox}
         dryRun={started?.dryRun}
         training={training}
+        clockLabel={started?.runbook.kind === 'routine' ? 'elapsed' : 'RTO clock'}
         elapsedMs={elapsed}
         rtoTargetMs={parseDurationText(started?.runbook.targets.rto)}
         width={width}
