@@ -162,6 +162,10 @@ describe('point-in-time recovery', () => {
     expect(late.exitCode).toBe(1);
     expect(late.stderr).toMatch(/at or after the last archived commit/);
     expect(fs.existsSync(dataDir)).toBe(false);
+    const dry = await cli(['pitr', '--to', target, '--data-dir', dataDir, '--dry-run', '--json']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, baseBackup: expect.stringMatching(/-pitr$/), plan: expect.arrayContaining([expect.stringMatching(/recovery_target_time = '.*\+00'/)]) });
+    expect(fs.existsSync(dataDir)).toBe(false);
     const noConsent = await cli(['pitr', '--to', target, '--data-dir', dataDir]);
     expect(noConsent.exitCode).toBe(4);
     expect(noConsent.stderr).toMatch(/--yes/);
