@@ -86,3 +86,13 @@ export function spawnCli(args: string[], env: Record<string, string>): SpawnedCl
       }),
   };
 }
+
+/** stdout of a `--json` run, parsed; a failure shows what the CLI said instead. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function jsonOf(result: CliResult): any {
+  try {
+    return JSON.parse(result.stdout);
+  } catch {
+    throw new Error(`not JSON (exit ${result.exitCode}): ${result.stdout}\n${result.stderr}`);
+  }
+}

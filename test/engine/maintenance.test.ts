@@ -3,7 +3,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRole, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
-import { cliFor, dbUrl, query } from './helpers.js';
+import { cliFor, dbUrl, jsonOf, query } from './helpers.js';
 
 /** An open session on `database`; `ended` resolves when the server ends it. */
 async function holdSession(cluster: TestCluster, database: string, user = 'postgres', password?: string) {
@@ -16,7 +16,7 @@ async function holdSession(cluster: TestCluster, database: string, user = 'postg
   return { client, ended, close: () => client.end().catch(() => undefined) };
 }
 
-describe('lifeline maintenance', () => {
+describe('lifeline maintenance', { timeout: 120_000 }, () => {
   let pgc: TestCluster;
   let home: TempHome;
   let cli: ReturnType<typeof cliFor>;
@@ -53,13 +53,13 @@ describe('lifeline maintenance', () => {
   it('on/off round trip puts back the exact previous CONNECTION LIMIT; on twice keeps the first previous', async () => {
     const on = await cli('--json', 'maintenance', 'on');
     expect(on.exitCode, on.stderr).toBe(0);
-    expect(JSON.parse(on.stdout).maintenance).toMatchObject({ changed: true, status: { on: true, connectionLimit: 0 } });
+    expect(jsonOf(on).maintenance).toMatchObject({ changed: true, status: { on: true, connectionLimit: 0 } });
     expect(await connlimit()).toBe(0);
 
     const again = await cli('maintenance', 'on');
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/already on/);
-    const status = JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance;
+    const status = jsonOf(await cli('--json', 'maintenance', 'status')).maintenance;
     expect(status).toMatchObject({ on: true, state: { previous: { connectionLimit: 7 }, operator: 'ci-bot' } });
 
     const off = await cli('maintenance', 'off');
@@ -94,7 +94,7 @@ describe('lifeline maintenance', () => {
       expect(on.stdout).toMatch(/ended 1 session/);
       await session.ended;
       await expect(holdSession(pgc, 'shop', 'shop_owner', 'owner-pw')).rejects.toThrow(/too many connections/);
-      expect(JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance).toMatchObject({ on: true, otherSessions: 0 });
+      expect(jsonOf(await cli('--json', 'maintenance', 'status')).maintenance).toMatchObject({ on: true, otherSessions: 0 });
     } finally {
       await session.close();
       await cli('maintenance', 'off');
@@ -127,12 +127,12 @@ describe('lifeline maintenance', () => {
     const on = await cli('maintenance', 'on');
     expect(on.exitCode, on.stderr).toBe(0);
     expect(fs.existsSync(flag)).toBe(true);
-    expect(JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance).toMatchObject({ on: true });
+    expect(jsonOf(await cli('--json', 'maintenance', 'status')).maintenance).toMatchObject({ on: true });
     expect(await connlimit()).toBe(7); // the database itself is left alone
     const off = await cli('maintenance', 'off');
     expect(off.exitCode, off.stderr).toBe(0);
     expect(fs.existsSync(flag)).toBe(false);
-    expect(JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance).toMatchObject({ on: false });
+    expect(jsonOf(await cli('--json', 'maintenance', 'status')).maintenance).toMatchObject({ on: false });
 
     writeConfig({ maintenance: { strategy: 'command', onCommand: ['sh', '-c', 'echo load balancer unreachable >&2; exit 3'], offCommand: ['true'] } });
     const failed = await cli('maintenance', 'on');
@@ -140,6 +140,6 @@ describe('lifeline maintenance', () => {
     expect(failed.stderr).toMatch(/maintenance on command failed \(exit 3\): load balancer unreachable/);
     expect(failed.stderr).toMatch(/hint: .*onCommand/);
     expect(stateFiles()).toEqual([]);
-    expect(JSON.parse((await cli('--json', 'maintenance', 'status')).stdout).maintenance).toMatchObject({ on: false });
+    expect(jsonOf(await cli('--json', 'maintenance', 'status')).maintenance).toMatchObject({ on: false });
   });
 });

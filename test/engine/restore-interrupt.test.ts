@@ -8,7 +8,7 @@ import { backupIdOf, cliFor, databases, dbUrl, fingerprints, query, spawnCli } f
  * so indexes, keys, ANALYZE and the verification are still ahead): the live database is
  * untouched and serves, and maintenance mode can be turned off afterwards.
  */
-describe('restore interrupted half-way', () => {
+describe('restore interrupted half-way', { timeout: 120_000 }, () => {
   let pgc: TestCluster;
   let home: TempHome;
   let live: ConnInfo;

@@ -6,7 +6,7 @@ import type { ConnInfo } from '../../src/postgres/conninfo.js';
 import { withClient } from '../../src/postgres/client.js';
 import { seedDemoShop } from '../../src/postgres/seed.js';
 import { createRole, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
-import { backupIdOf, cliFor, databases, dbUrl, fingerprints, query } from './helpers.js';
+import { backupIdOf, cliFor, databases, dbUrl, fingerprints, jsonOf, query } from './helpers.js';
 
 export type RestoreRole = 'superuser' | 'owner';
 
@@ -15,7 +15,7 @@ export type RestoreRole = 'superuser' | 'owner';
  * non-superuser database owner with CREATEDB (the managed-service case).
  */
 export function restoreScenario(role: RestoreRole): void {
-  describe(`lifeline restore as ${role === 'superuser' ? 'superuser' : 'a database owner with CREATEDB (no superuser)'}`, () => {
+  describe(`lifeline restore as ${role === 'superuser' ? 'superuser' : 'a database owner with CREATEDB (no superuser)'}`, { timeout: 180_000 }, () => {
     let pgc: TestCluster;
     let home: TempHome;
     let live: ConnInfo;
@@ -88,7 +88,7 @@ export function restoreScenario(role: RestoreRole): void {
       expect(result.stderr).toMatch(/restore plan/);
       expect(result.stderr).toMatch(/rename shop → shop__pre_restore_/);
       const json = await cli('--json', 'restore', '--dry-run');
-      expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, backup: backupId, mode: 'swap' });
+      expect(jsonOf(json)).toMatchObject({ dryRun: true, backup: backupId, mode: 'swap' });
       expect(await databases(pgc)).toEqual(before);
     });
 
@@ -102,7 +102,7 @@ export function restoreScenario(role: RestoreRole): void {
 
       const result = await cli('--json', 'restore', '--yes');
       expect(result.exitCode, result.stderr).toBe(0);
-      const { restore } = JSON.parse(result.stdout);
+      const { restore } = jsonOf(result);
       expect(restore).toMatchObject({ mode: 'swap', database: 'shop', backup: backupId });
       expect(restore.keptAs).toMatch(/^shop__pre_restore_\d{8}t\d{6}z$/);
 
@@ -130,7 +130,7 @@ export function restoreScenario(role: RestoreRole): void {
       const liveBefore = await fingerprints(live);
       const result = await cli('--json', 'restore', backupId, '--into', 'shop_orders', '--table', 'public.orders', '--yes');
       expect(result.exitCode, result.stderr).toBe(0);
-      expect(JSON.parse(result.stdout).restore).toMatchObject({ mode: 'into', database: 'shop_orders' });
+      expect(jsonOf(result).restore).toMatchObject({ mode: 'into', database: 'shop_orders' });
       expect(await fingerprints(live)).toEqual(liveBefore);
       const side = await fingerprints({ ...live, database: 'shop_orders' });
       expect(side).toEqual(atBackup.filter((t) => t.table === 'orders'));
@@ -155,14 +155,14 @@ export function restoreScenario(role: RestoreRole): void {
       const damaged = await fingerprints(live);
       const result = await cli('--json', 'restore', backupId, '--in-place', '--yes');
       expect(result.exitCode, result.stderr).toBe(0);
-      const { restore } = JSON.parse(result.stdout);
+      const { restore } = jsonOf(result);
       expect(restore.safetyBackupId).toMatch(/^\d{8}T\d{6}Z-manual/);
       expect(await fingerprints(live)).toEqual(atBackup);
-      const list = JSON.parse((await cli('--json', 'list')).stdout);
+      const list = jsonOf(await cli('--json', 'list'));
       const safety = list.backups.find((b: { id: string }) => b.id === restore.safetyBackupId);
       expect(safety).toMatchObject({ label: 'manual', reason: expect.stringMatching(/safety backup before in-place restore/) });
       // The safety backup holds the damaged state, so the operator can go back.
-      const manifest = JSON.parse((await cli('--json', 'list')).stdout).backups.find((b: { id: string }) => b.id === restore.safetyBackupId);
+      const manifest = jsonOf(await cli('--json', 'list')).backups.find((b: { id: string }) => b.id === restore.safetyBackupId);
       expect(manifest).toBeDefined();
       const verify = await cli('verify', restore.safetyBackupId, '--level', 'integrity');
       expect(verify.exitCode, verify.stderr).toBe(0);

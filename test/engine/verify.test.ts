@@ -5,9 +5,9 @@ import type { ConnInfo } from '../../src/postgres/conninfo.js';
 import { verifyBackup } from '../../src/engine/verify/verify.js';
 import { openRepository } from '../../src/storage/open-repository.js';
 import { createRole, seeded, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
-import { backupIdOf, cliFor, databases, dbUrl, query } from './helpers.js';
+import { backupIdOf, cliFor, databases, dbUrl, jsonOf, query } from './helpers.js';
 
-describe('lifeline verify, verify-data and backup references', () => {
+describe('lifeline verify, verify-data and backup references', { timeout: 240_000 }, () => {
   let pgc: TestCluster;
   let home: TempHome;
   let live: ConnInfo;
@@ -20,7 +20,7 @@ describe('lifeline verify, verify-data and backup references', () => {
     fs.writeFileSync(path.join(home.home, 'config', 'config.json'), JSON.stringify(config));
   };
   const listed = async (backupId: string) =>
-    JSON.parse((await cli('--json', 'list')).stdout).backups.find((b: { id: string }) => b.id === backupId);
+    jsonOf(await cli('--json', 'list')).backups.find((b: { id: string }) => b.id === backupId);
   const records = (backupId: string) => {
     const dir = path.join(repoDir, 'backups', backupId, 'verify');
     return fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))) : [];
@@ -56,7 +56,7 @@ describe('lifeline verify, verify-data and backup references', () => {
 
     const archive = await cli('--json', 'verify', id, '--level', 'archive');
     expect(archive.exitCode, archive.stderr).toBe(0);
-    expect(JSON.parse(archive.stdout).verification).toMatchObject({ ok: true, passedLevel: 'archive', requestedLevel: 'archive' });
+    expect(jsonOf(archive).verification).toMatchObject({ ok: true, passedLevel: 'archive', requestedLevel: 'archive' });
     expect((await listed(id)).verifiedLevel).toBe('archive');
 
     const restore = await cli('verify', id, '--level', 'restore');
@@ -65,7 +65,7 @@ describe('lifeline verify, verify-data and backup references', () => {
 
     const consistency = await cli('--json', 'verify', 'latest', '--level', 'consistency');
     expect(consistency.exitCode, consistency.stderr).toBe(0);
-    const report = JSON.parse(consistency.stdout).verification;
+    const report = jsonOf(consistency).verification;
     expect(report).toMatchObject({ ok: true, passedLevel: 'consistency', restoredInto: 'disposable sandbox cluster' });
     const names = report.checks.map((c: { name: string }) => c.name);
     expect(names).toEqual(expect.arrayContaining(['table public.orders', 'foreign keys', 'indexes', 'amcheck', 'assertion orders have customers']));
@@ -98,7 +98,7 @@ describe('lifeline verify, verify-data and backup references', () => {
     const before = await databases(pgc);
     const result = await cli('--json', 'verify', id, '--level', 'consistency', '--staging', dbUrl(pgc, 'postgres', 'stager', 'stage-pw'));
     expect(result.exitCode, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout).verification;
+    const report = jsonOf(result).verification;
     expect(report.restoredInto).toMatch(/^postgresql:\/\/stager@\/lifeline_verify_/);
     expect(report.restoredInto).not.toContain('stage-pw');
     expect(await databases(pgc)).toEqual(before);
@@ -117,7 +117,7 @@ describe('lifeline verify, verify-data and backup references', () => {
     await query(live, `UPDATE public.products SET price = price + 1 WHERE id = 3`);
     const changed = await cli('--json', 'verify-data', '--against', id);
     expect(changed.exitCode).toBe(1);
-    const out = JSON.parse(changed.stdout);
+    const out = jsonOf(changed);
     expect(out.ok).toBe(false);
     expect(out.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([
       expect.objectContaining({ name: 'table public.products', detail: expect.stringMatching(/contents differ/) }),
@@ -164,7 +164,7 @@ describe('lifeline verify, verify-data and backup references', () => {
     expect(ambiguous.stderr).toMatch(/matches 2 backups/);
     const unique = await cli('--json', 'verify', second.slice(0, prefix.length + 1), '--level', 'integrity');
     expect(unique.exitCode, unique.stderr).toBe(0);
-    expect(JSON.parse(unique.stdout).verification.backupId).toBe(second);
+    expect(jsonOf(unique).verification.backupId).toBe(second);
   });
 
   describe('corruption: verify names it (exit 1), restore refuses before touching anything', () => {
