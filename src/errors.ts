@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'DB_NOT_FOUND'
   | 'DB_PRIVILEGE'
   | 'DB_QUERY'
+  /** The connection goes through a transaction-mode pooler, which cannot carry a session-long tool. */
+  | 'DB_POOLER'
   | 'TOOL_MISSING'
   | 'TOOL_TOO_OLD'
   | 'TOOL_FAILED'

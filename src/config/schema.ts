@@ -3,6 +3,8 @@ import { alertSinkSchema, policySchema } from './policy.js';
 
 /** One definition of every setting: validation, types and the docs table derive from it. */
 
+const qualifiedPattern = z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'schema.table (wildcards * and ? allowed)');
+
 export const targetSchema = z
   .object({
     url: z.string().optional().describe('postgresql:// URL; a password here is better kept in PGPASSWORD or ~/.pgpass'),
@@ -12,6 +14,22 @@ export const targetSchema = z
     user: z.string().optional(),
     passwordEnv: z.string().optional().describe('name of an environment variable holding the password'),
     sslmode: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
+    preset: z.enum(['supabase']).optional().describe('a managed platform whose own schemas are skipped and whose user data (auth, storage) is kept'),
+    include: z
+      .object({
+        schemas: z.array(z.string().min(1)).optional().describe('dump only these schemas (pg_dump -n)'),
+        tables: z.array(qualifiedPattern).optional().describe('dump only these tables, schema.table, * and ? allowed (pg_dump -t)'),
+      })
+      .strict()
+      .optional(),
+    exclude: z
+      .object({
+        schemas: z.array(z.string().min(1)).optional().describe('skip these schemas (pg_dump -N)'),
+        tables: z.array(qualifiedPattern).optional().describe('skip these tables (pg_dump -T)'),
+        tableData: z.array(qualifiedPattern).optional().describe('keep these tables\' definitions but not their rows (pg_dump --exclude-table-data)'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

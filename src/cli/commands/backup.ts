@@ -5,6 +5,8 @@ import { backupLabels } from '../../storage/manifest.js';
 import type { VerifyLevel } from '../../config/schema.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { notify } from '../alerts.js';
+import { targetScope } from '../../config/presets.js';
+import type { Context } from '../context.js';
 
 interface BackupFlags {
   label?: string;
@@ -69,6 +71,7 @@ export function registerBackup(program: Command, run: Run): void {
           compressionLevel: ctx.config.backup.compressionLevel,
           lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds,
           lockWaitMs: waitLockMs,
+          scope: targetScope(configuredTarget(ctx)),
           signal: ctx.signal,
           onProgress: (p) => {
             if (p.message && (flags.verbose || !p.message.startsWith('dumping '))) ctx.out.note(p.message);
@@ -115,4 +118,10 @@ export function registerBackup(program: Command, run: Run): void {
         return verification && !verification.ok ? EXIT.failure : EXIT.ok;
       }),
     );
+}
+
+/** The configured target's settings when the target came from the config (not --db, LIFELINE_DB or PG*). */
+function configuredTarget(ctx: Context) {
+  const resolved = ctx.target();
+  return resolved.kind === 'database' && /^(config|--target|defaultTarget)/.test(resolved.source) ? ctx.config.targets[resolved.name] : undefined;
 }

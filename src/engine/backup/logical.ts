@@ -14,6 +14,9 @@ import { compressor } from '../compress/codec.js';
 import { throttle, type ProgressCallback } from '../progress.js';
 import { hostName } from '../operator.js';
 import { dumpedTables, fingerprintTables } from './fingerprint.js';
+import { refuseTransactionPooler } from '../../postgres/pooler.js';
+import { scopeArgs, tableDataInScope, type DumpScope } from '../../config/presets.js';
+import { backupPreflight } from './preflight.js';
 
 export interface LogicalBackupOptions {
   conn: ConnInfo;
@@ -31,6 +34,8 @@ export interface LogicalBackupOptions {
   lockWaitMs?: number;
   /** The caller already holds the repository lock (e.g. a restore taking its safety backup). */
   holdsLock?: boolean;
+  /** Schemas/tables to take (pg_dump -n/-N/-t/-T/--exclude-table-data); default the whole database. */
+  scope?: DumpScope;
 }
 
 export interface LogicalBackupResult {
@@ -52,6 +57,8 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
   let reserved: string | undefined;
   let complete = false;
   try {
+    await refuseTransactionPooler(client, 'a backup');
+    await backupPreflight(client, { scope: options.scope });
     // Our own queries (sizes, row counts) must not queue behind DDL any longer than pg_dump would.
     await client.query(`SET lock_timeout = '${options.lockWaitTimeoutSeconds}s'`);
     // If we hang up early (pg_dump failed, Ctrl-C), the server stops our row counting promptly.
@@ -76,7 +83,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
       'SELECT pg_export_snapshot() AS snapshot, clock_timestamp() AS at',
     );
     const { snapshot, at: snapshotAt } = rows[0];
-    const tables = await dumpedTables(client);
+    const tables = (await dumpedTables(client)).filter((t) => tableDataInScope(options.scope, t));
 
     const objectName = `data.dump${codec.extension}`;
     progress({ phase: 'dump', bytes: 0, totalBytes: facts.sizeBytes, message: `backup ${id}: dumping ${facts.database}` });
@@ -86,7 +93,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const codecProcess = codec.startProcess?.(signal);
     const dump = execa(
       pgDump.path,
-      ['--format=custom', '--compress=0', '--verbose', '--no-password', `--snapshot=${snapshot}`, `--lock-wait-timeout=${options.lockWaitTimeoutSeconds}s`],
+      ['--format=custom', '--compress=0', '--verbose', '--no-password', `--snapshot=${snapshot}`, `--lock-wait-timeout=${options.lockWaitTimeoutSeconds}s`, ...scopeArgs(options.scope)],
       { env: toolEnv(conn), extendEnv: false, stdout: codecProcess ? codecProcess.input : 'pipe', stderr: 'pipe', buffer: false, cancelSignal: signal, reject: false },
     );
     // pg_dump holds its own copy of zstd's stdin; ours must close so zstd sees the end of input.
@@ -154,7 +161,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
       compression: { algorithm: codec.algorithm, ...(codec.level ? { level: codec.level } : {}) },
       objects: [{ name: objectName, size: put.size, sha256: put.sha256 }],
       tables: tableFacts,
-      extra: { format: 'custom', databaseSizeBytes: facts.sizeBytes },
+      extra: { format: 'custom', databaseSizeBytes: facts.sizeBytes, ...(options.scope ? { scope: options.scope } : {}) },
     };
     await repo.writeManifest(manifest);
     complete = true;

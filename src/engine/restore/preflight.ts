@@ -6,6 +6,7 @@ import { LifelineError, isLifelineError } from '../../errors.js';
 import type { Manifest } from '../../storage/manifest.js';
 import type { RestoreMode } from './restore.js';
 import { OTHER_CLIENT_SESSION } from '../maintenance/sessions.js';
+import { refuseTransactionPooler } from '../../postgres/pooler.js';
 
 export interface Problem {
   message: string;
@@ -45,6 +46,7 @@ export async function preflight(options: {
   const adminDatabase = await pickAdminDatabase(options.conn, mode === 'in-place' ? live : undefined);
   const client = await connect(withDatabase(options.conn, adminDatabase));
   try {
+    await refuseTransactionPooler(client, 'a restore');
     const { rows } = await client.query<{ major: number; su: boolean; createdb: boolean; data_directory: string | null }>(
       `SELECT current_setting('server_version_num')::int / 10000 AS major, r.rolsuper AS su, r.rolcreatedb AS createdb,
               CASE WHEN r.rolsuper THEN current_setting('data_directory') END AS data_directory
