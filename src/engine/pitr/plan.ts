@@ -71,7 +71,14 @@ export async function windowReport(repo: Repository, zone: string, options: { si
   const { backups } = await repo.listBackups();
   const hasWal = (await repo.store.list('wal/', { limit: 1 })).length > 0;
   if (!hasWal && !backups.some((b) => b.kind === 'base')) return undefined;
-  const window = await recoverableWindow(repo, options);
+  let window: RecoverableWindow;
+  try {
+    window = await recoverableWindow(repo, options);
+  } catch (error) {
+    // The listing of backups must not fail because the window could not be worked out.
+    if (!(error instanceof LifelineError) || options.signal?.aborted) throw error;
+    window = { ranges: [], gaps: [], timelines: [], archivedFiles: 0, unusable: [], problems: [error.message] };
+  }
   const lines = [`point-in-time window: ${describeWindow(window, zone)}`];
   if (window.gaps.length) lines.push(`WAL GAP: missing ${describeGaps(window)}: recovery cannot cross it`);
   for (const t of window.timelines) lines.push(`timeline ${t.timeline} branched from timeline ${t.parent} at ${t.switchLsn}`);
