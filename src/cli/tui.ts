@@ -65,18 +65,14 @@ export function createTuiServices(ctx: Context, flags: RunFlags = {}, notes: { c
       });
     },
     listBackups,
+    /** The same checks as `lifeline status`, so the screen and the exit code never disagree. */
     async status(): Promise<StatusReport> {
-      const report = await health();
-      const lines: StatusReport['lines'] = [];
-      const { formatDuration } = await import('../runbook/duration.js');
-      const age = (iso: string) => `${formatDuration(Date.now() - Date.parse(iso))} ago`;
-      if (report.lastBackup) lines.push({ level: report.lastBackup.verifiedLevel ? 'ok' : 'warning', text: `last backup ${report.lastBackup.id}, ${age(report.lastBackup.finishedAt)}` });
-      if (report.lastVerification) lines.push({ level: report.lastVerification.ok ? 'ok' : 'critical', text: `last verification of ${report.lastVerification.backupId} ${report.lastVerification.ok ? 'passed' : 'FAILED'} (${report.lastVerification.level}), ${age(report.lastVerification.finishedAt)}` });
-      if (report.lastDrill) lines.push({ level: report.lastDrill.outcome === 'succeeded' ? 'ok' : 'warning', text: `last drill ${report.lastDrill.outcome}, ${age(report.lastDrill.startedAt)}` });
-      lines.push({ level: 'info', text: 'recoverable window: none (no base backup with archived WAL)' });
-      for (const warning of report.warnings) lines.push({ level: report.lastBackup ? 'warning' : 'critical', text: warning });
-      const level = lines.some((line) => line.level === 'critical') ? 'critical' : lines.some((line) => line.level === 'warning') ? 'warning' : 'ok';
-      return { level, lines };
+      const [{ collectStatus }, { listAuditRuns }, path] = await Promise.all([import('../engine/monitor/status.js'), import('../audit/list.js'), import('node:path')]);
+      const drills = listAuditRuns(await auditDirectory())
+        .filter((run) => run.runbook === 'drill' && !run.dryRun)
+        .map((run) => ({ at: run.finishedAt ?? run.startedAt, outcome: run.outcome }));
+      const report = await collectStatus({ repo: await services.repo!(), policy: ctx.config.policy, drills, workDir: path.join(ctx.paths.data, 'scratch') });
+      return { level: report.level, lines: report.checks.map((check) => ({ level: check.level, text: `${check.name}: ${check.detail}` })) };
     },
     async auditRuns() {
       const { listAuditRuns } = await import('../audit/list.js');
