@@ -56,6 +56,7 @@ export async function managedShape(pg: TestCluster): Promise<ManagedShape> {
       GRANT USAGE ON SCHEMA auth, storage TO app, authenticated;
       GRANT SELECT, REFERENCES ON ALL TABLES IN SCHEMA auth TO app;
       GRANT SELECT ON ALL TABLES IN SCHEMA storage TO app;
+      GRANT SELECT ON ALL SEQUENCES IN SCHEMA auth, storage TO app;
       GRANT SELECT ON storage.objects TO authenticated;
       RESET ROLE;
       SET ROLE app;
