@@ -1,8 +1,10 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/postgres/client.js';
 import { privilegeGaps } from '../../src/engine/backup/preflight.js';
+import { dumpGlobals } from '../../src/engine/backup/globals.js';
 import { targetScope } from '../../src/config/presets.js';
 import { runCli, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
 import { APP_PASSWORD, managedShape, type ManagedShape } from './fixture.js';
@@ -75,6 +77,18 @@ describe('privilege preflight', () => {
   });
 });
 
+describe('roles and globals', () => {
+  it('rebuilds roles and memberships from the catalogs where pg_dumpall is not allowed, without passwords', async () => {
+    await withClient(pg.conn('postgres'), (c) => c.query('GRANT authenticated TO app'));
+    const { sql, method } = await withClient(shape.app, (c) => dumpGlobals(c, { conn: shape.app, major: pg.major, method: 'catalog' }));
+    expect(method).toBe('catalog');
+    expect(sql).toContain('CREATE ROLE "app";');
+    expect(sql).toMatch(/ALTER ROLE "app" WITH NOSUPERUSER INHERIT NOCREATEROLE CREATEDB LOGIN NOREPLICATION BYPASSRLS;/);
+    expect(sql).toMatch(/GRANT "authenticated" TO "app"( GRANTED BY "postgres")?;/);
+    expect(sql).not.toMatch(/pg_read_all_data|PASSWORD|SCRAM/);
+  });
+});
+
 describe('poolers', () => {
   it('backup through a transaction-mode pooler is refused with the direct/session hint', async () => {
     const result = await runCli(['--db', pooler.url('app', 'appdb'), 'backup'], { env: home.env });
@@ -106,6 +120,13 @@ describe('supabase preset', () => {
       'public.todos': live['public.todos'],
     });
     expect(manifest.extra.scope.excludeSchemas).toContain('realtime');
+    // The roles the objects' GRANTs name, without passwords, listed with size and sha256.
+    const globals = manifest.objects.find((o: { name: string }) => o.name === 'globals.sql');
+    const text = fs.readFileSync(path.join(home.home, 'data', 'repository', 'backups', id, 'globals.sql'));
+    expect(globals).toEqual({ name: 'globals.sql', size: text.length, sha256: crypto.createHash('sha256').update(text).digest('hex') });
+    expect(String(text)).toMatch(/CREATE ROLE (app|"app");/);
+    expect(String(text)).toMatch(/GRANT|ALTER ROLE/);
+    expect(String(text)).not.toMatch(/SCRAM-SHA-256|PASSWORD/i);
   });
 
   it('restores --into a new database as the application role, without the platform owners', async () => {

@@ -17,6 +17,7 @@ import { dumpedTables, fingerprintTables } from './fingerprint.js';
 import { refuseTransactionPooler } from '../../postgres/pooler.js';
 import { scopeArgs, tableDataInScope, type DumpScope } from '../../config/presets.js';
 import { backupPreflight } from './preflight.js';
+import { storeGlobals } from './globals.js';
 
 export interface LogicalBackupOptions {
   conn: ConnInfo;
@@ -141,6 +142,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     progress({ phase: 'fingerprint', message: `counting rows in ${tables.length} tables (same snapshot)` });
     const tableFacts = await fingerprinting.catch(lockTimeout);
     await client.query('COMMIT');
+    const globals = await storeGlobals(client, repo, id, { conn, major: facts.major, signal });
 
     const manifest: Manifest = {
       formatVersion: 1,
@@ -159,9 +161,9 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
       toolVersions: { pg_dump: pgDump.version.text },
       systemIdentifier: facts.systemIdentifier,
       compression: { algorithm: codec.algorithm, ...(codec.level ? { level: codec.level } : {}) },
-      objects: [{ name: objectName, size: put.size, sha256: put.sha256 }],
+      objects: [{ name: objectName, size: put.size, sha256: put.sha256 }, ...(globals.object ? [globals.object] : [])],
       tables: tableFacts,
-      extra: { format: 'custom', databaseSizeBytes: facts.sizeBytes, ...(options.scope ? { scope: options.scope } : {}) },
+      extra: { format: 'custom', databaseSizeBytes: facts.sizeBytes, ...(options.scope ? { scope: options.scope } : {}), globals: globals.method ?? globals.note },
     };
     await repo.writeManifest(manifest);
     complete = true;

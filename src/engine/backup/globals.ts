@@ -1,0 +1,98 @@
+import { execa } from 'execa';
+import type pg from 'pg';
+import { toolEnv, type ConnInfo } from '../../postgres/conninfo.js';
+import { findTool } from '../../postgres/tools.js';
+import type { Repository } from '../../storage/repository.js';
+import type { StoredObject } from '../../storage/manifest.js';
+import { quoteIdent } from './fingerprint.js';
+
+export interface GlobalsDump {
+  sql: string;
+  /** pg_dumpall where the role may run it, else rebuilt from the catalogs (managed services). */
+  method: 'pg_dumpall' | 'catalog';
+}
+
+/**
+ * The cluster's roles and role memberships as SQL, never with passwords: pg_dump writes the
+ * objects' own GRANTs, but a restore into a fresh instance also needs the roles they name.
+ * `pg_dumpall --roles-only --no-role-passwords` reads pg_roles, not pg_authid, so ordinary roles
+ * may run it; where a provider blocks it, the same statements are rebuilt from pg_roles and
+ * pg_auth_members.
+ */
+export async function dumpGlobals(
+  client: pg.ClientBase,
+  options: { conn: ConnInfo; major: number; signal?: AbortSignal; method?: GlobalsDump['method'] },
+): Promise<GlobalsDump> {
+  if (options.method !== 'catalog') {
+    const tool = await findTool('pg_dumpall', { major: options.major }).catch(() => undefined);
+    if (tool) {
+      const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db;
+      const result = await execa(tool.path, ['--roles-only', '--no-role-passwords', '--no-password', `--database=${database}`], {
+        env: toolEnv(options.conn),
+        extendEnv: false,
+        reject: false,
+        cancelSignal: options.signal,
+      });
+      if (result.exitCode === 0) return { sql: String(result.stdout), method: 'pg_dumpall' };
+    }
+    if (options.method === 'pg_dumpall') throw new Error('pg_dumpall --roles-only failed');
+  }
+  return { sql: await rolesFromCatalog(client), method: 'catalog' };
+}
+
+async function rolesFromCatalog(client: pg.ClientBase): Promise<string> {
+  const { rows: roles } = await client.query<{
+    rolname: string; rolsuper: boolean; rolinherit: boolean; rolcreaterole: boolean; rolcreatedb: boolean;
+    rolcanlogin: boolean; rolreplication: boolean; rolbypassrls: boolean; rolconnlimit: number; rolvaliduntil: Date | null;
+  }>(`SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil
+        FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname`);
+  const { rows: members } = await client.query<{ role: string; member: string; grantor: string | null; admin: boolean }>(
+    `SELECT r.rolname AS role, m.rolname AS member, g.rolname AS grantor, am.admin_option AS admin
+       FROM pg_auth_members am JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
+       LEFT JOIN pg_roles g ON g.oid = am.grantor
+      WHERE r.rolname !~ '^pg_' OR m.rolname !~ '^pg_' ORDER BY 1, 2`,
+  );
+  const flag = (on: boolean, name: string) => (on ? name : `NO${name}`);
+  const lines = ['-- Roles (without passwords) rebuilt by lifeline from pg_roles and pg_auth_members.', ''];
+  for (const r of roles) {
+    const role = quoteIdent(r.rolname);
+    lines.push(`CREATE ROLE ${role};`);
+    const attrs = [
+      flag(r.rolsuper, 'SUPERUSER'), r.rolinherit ? 'INHERIT' : 'NOINHERIT', flag(r.rolcreaterole, 'CREATEROLE'),
+      flag(r.rolcreatedb, 'CREATEDB'), r.rolcanlogin ? 'LOGIN' : 'NOLOGIN', flag(r.rolreplication, 'REPLICATION'),
+      flag(r.rolbypassrls, 'BYPASSRLS'),
+    ];
+    if (r.rolconnlimit !== -1) attrs.push(`CONNECTION LIMIT ${r.rolconnlimit}`);
+    if (r.rolvaliduntil) attrs.push(`VALID UNTIL '${r.rolvaliduntil.toISOString()}'`);
+    lines.push(`ALTER ROLE ${role} WITH ${attrs.join(' ')};`);
+  }
+  if (members.length) lines.push('', '-- Role memberships');
+  for (const m of members) {
+    lines.push(`GRANT ${quoteIdent(m.role)} TO ${quoteIdent(m.member)}${m.admin ? ' WITH ADMIN OPTION' : ''}${m.grantor ? ` GRANTED BY ${quoteIdent(m.grantor)}` : ''};`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Stores the roles as `globals.sql` beside the dump (plain text, small, readable by psql). Roles
+ * are a convenience for a fresh instance, not the data: when they cannot be read the backup goes
+ * on without them and says why in `note`.
+ */
+export async function storeGlobals(
+  client: pg.ClientBase,
+  repo: Repository,
+  id: string,
+  options: { conn: ConnInfo; major: number; signal?: AbortSignal },
+): Promise<{ object?: StoredObject; method?: GlobalsDump['method']; note?: string }> {
+  let globals: GlobalsDump;
+  try {
+    globals = await dumpGlobals(client, options);
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    return { note: `roles not saved: ${(error as Error).message.split('\n')[0]}` };
+  }
+  const put = await repo.putBackupObject(id, GLOBALS_OBJECT, Buffer.from(globals.sql), { signal: options.signal });
+  return { object: { name: GLOBALS_OBJECT, size: put.size, sha256: put.sha256 }, method: globals.method };
+}
+
+export const GLOBALS_OBJECT = 'globals.sql';
