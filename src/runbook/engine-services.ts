@@ -114,16 +114,7 @@ export async function findBackup(services: RunServices, ref: string): Promise<Ba
 
 export const backupSize = (backup: { objects: Array<{ size: number }> }) => backup.objects.reduce((sum, object) => sum + object.size, 0);
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}
+export { formatBytes } from '../format.js';
 
 export function formatAge(fromIso: string, now = Date.now()): string {
   const ms = Math.max(0, now - Date.parse(fromIso));

@@ -2,17 +2,8 @@ import { formatDuration } from '../runbook/duration.js';
 
 export { formatDuration };
 
-export function formatBytes(bytes: number | undefined): string {
-  if (bytes === undefined) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
+export { formatBytes } from '../format.js';
+import { formatBytes } from '../format.js';
 
 export const formatRate = (bytesPerSecond: number | undefined) => (bytesPerSecond === undefined ? '? /s' : `${formatBytes(bytesPerSecond)}/s`);
 

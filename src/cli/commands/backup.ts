@@ -105,6 +105,17 @@ export function registerBackup(program: Command, run: Run): void {
               : `VERIFICATION FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
           );
         }
+        if (ctx.config.copyTo && verification?.ok) {
+          const { copyVerifiedBackup } = await import('../../engine/copy/copy.js');
+          await copyVerifiedBackup({ from: repo, copyTo: ctx.config.copyTo, id: manifest.id, verified: true, signal: ctx.signal, onProgress: (p) => p.message && ctx.out.note(p.message) }).catch(
+            async (error: Error) => {
+              await notify(ctx, 'backup.failed', 'critical', `backup ${manifest.id} is complete but its second copy failed: ${error.message}`);
+              throw new LifelineError('BACKUP_FAILED', `Backup ${manifest.id} is complete, but copying it to ${ctx.config.copyTo} failed: ${error.message}`, {
+                hint: `Retry with \`lifeline copy ${manifest.id} --to ${ctx.config.copyTo}\`.`,
+              });
+            },
+          );
+        }
         ctx.out.result({ backup: manifest, verification: verification ?? null });
         await notify(
           ctx,
