@@ -129,12 +129,12 @@ describe('supabase preset', () => {
     expect(String(text)).not.toMatch(/SCRAM-SHA-256|PASSWORD/i);
   });
 
-  // Known gap (src/engine/verify, not ours): the sandbox restore does not apply globals.sql first, so
-  // a policy naming a platform role ("authenticated") fails there. Turn into it() once it does.
-  it.fails('verifies at the consistency level: restored in a sandbox, every table count and fingerprint equal', async () => {
+  // Policies name platform roles ("authenticated"): verify creates the backup's roles (globals.sql)
+  // in the disposable cluster before restoring.
+  it('verifies at the consistency level: restored in a sandbox, every table count and fingerprint equal', async () => {
     const result = await runCli(['--json', 'verify', id, '--level', 'consistency'], { env: home.env });
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, passedLevel: 'consistency' });
+    expect(JSON.parse(result.stdout).verification).toMatchObject({ ok: true, passedLevel: 'consistency' });
   });
 
   it('restores --into a new database as the application role, without the platform owners', async () => {

@@ -180,6 +180,7 @@ async function restoreAndCheck(
     cleanup = async () => {
       await cluster.destroy();
     };
+    await createRoles(repo, manifest, serverConn, signal);
   }
   try {
     await createDatabase(serverConn, database);
@@ -238,6 +239,28 @@ async function dropDatabase(server: ConnInfo, database: string): Promise<void> {
   const client = await connect(withDatabase(server, server.database ?? 'postgres'));
   try {
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The backup's roles (globals.sql, no passwords) created in the disposable cluster first: policies
+ * and grants in the dump name them, and --no-owner/--no-privileges do not cover policies. Each
+ * statement runs on its own so that roles the cluster already has (postgres) are no obstacle.
+ */
+async function createRoles(repo: Repository, manifest: Manifest, server: ConnInfo, signal?: AbortSignal): Promise<void> {
+  if (!manifest.objects.some((o) => o.name === 'globals.sql')) return;
+  const chunks: Buffer[] = [];
+  for await (const chunk of await repo.getBackupObject(manifest.id, 'globals.sql', { signal })) chunks.push(chunk as Buffer);
+  const statements = Buffer.concat(chunks)
+    .toString('utf8')
+    .split(/;\s*\n/)
+    .map((statement) => statement.replace(/^\s*--.*$/gm, '').trim())
+    .filter((statement) => /^(CREATE|ALTER|GRANT|COMMENT)\b/i.test(statement));
+  const client = await connect(server);
+  try {
+    for (const statement of statements) await client.query(statement).catch(() => undefined);
   } finally {
     await client.end().catch(() => undefined);
   }
