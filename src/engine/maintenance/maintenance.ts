@@ -7,6 +7,7 @@ import { LifelineError } from '../../errors.js';
 import { ensureDir, writeFileAtomic } from '../../fs-util.js';
 import { withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
+import { refuseTransactionPooler } from '../../postgres/pooler.js';
 import { quoteIdent } from '../backup/fingerprint.js';
 import { OTHER_CLIENT_SESSION } from './sessions.js';
 
@@ -107,6 +108,8 @@ export async function maintenanceOn(options: MaintenanceOptions): Promise<Mainte
   }
   const client = await connect(adminConn(options.conn));
   try {
+    // Through a transaction pooler, "end the other sessions" would end the pooler's, not the app's.
+    await refuseTransactionPooler(client, 'maintenance mode');
     const { rows } = await client.query<{ datconnlimit: number; datallowconn: boolean }>(
       'SELECT datconnlimit, datallowconn FROM pg_database WHERE datname = $1',
       [database],
