@@ -48,20 +48,7 @@ export function registerBackup(program: Command, run: Run): void {
         const repo = await openRepository(repoLocation.url);
         ctx.out.note(`backing up ${target.label} into ${repo.store.location}`);
         const started = Date.now();
-        const { manifest } = flags.physical
-          ? await (await import('../../engine/backup/physical.js')).physicalBackup({
-              conn: target.conn,
-              repo,
-              label,
-              reason: flags.reason,
-              operator: operatorName(flags.operator, ctx.env),
-              compression: ctx.config.backup.compression,
-              compressionLevel: ctx.config.backup.compressionLevel,
-              lockWaitMs: waitLockMs,
-              signal: ctx.signal,
-              onProgress: (p) => p.message && ctx.out.note(p.message),
-            })
-          : await logicalBackup({
+        const common = {
           conn: target.conn,
           repo,
           label,
@@ -69,14 +56,17 @@ export function registerBackup(program: Command, run: Run): void {
           operator: operatorName(flags.operator, ctx.env),
           compression: ctx.config.backup.compression,
           compressionLevel: ctx.config.backup.compressionLevel,
-          lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds,
           lockWaitMs: waitLockMs,
-          scope: targetScope(configuredTarget(ctx)),
           signal: ctx.signal,
-          onProgress: (p) => {
+          onProgress: (p: { message?: string }) => {
             if (p.message && (flags.verbose || !p.message.startsWith('dumping '))) ctx.out.note(p.message);
           },
-        }).catch(async (error: Error) => {
+        };
+        const { manifest } = await (
+          flags.physical
+            ? (await import('../../engine/backup/physical.js')).physicalBackup(common)
+            : logicalBackup({ ...common, lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds, scope: targetScope(configuredTarget(ctx)) })
+        ).catch(async (error: Error) => {
           await notify(ctx, 'backup.failed', 'critical', `backup (${label}) of ${target.label} FAILED: ${error.message}`);
           throw error;
         });

@@ -1,7 +1,6 @@
 import { execa } from 'execa';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import readline from 'node:readline';
 import { LifelineError, abortError } from '../../errors.js';
 import type { Compression } from '../../config/schema.js';
 import { toolEnv, type ConnInfo } from '../../postgres/conninfo.js';
@@ -13,6 +12,7 @@ import type { BackupLabel, Manifest } from '../../storage/manifest.js';
 import { compressor } from '../compress/codec.js';
 import { throttle, type ProgressCallback } from '../progress.js';
 import { hostName } from '../operator.js';
+import { completionGuard, stderrTail } from './guard.js';
 import { dumpedTables, fingerprintTables } from './fingerprint.js';
 import { refuseTransactionPooler } from '../../postgres/pooler.js';
 import { scopeArgs, tableDataInScope, type DumpScope } from '../../config/presets.js';
@@ -99,30 +99,18 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     );
     // pg_dump holds its own copy of zstd's stdin; ours must close so zstd sees the end of input.
     codecProcess?.input.destroy();
-    const stderrTail: string[] = [];
-    readline.createInterface({ input: dump.stderr! }).on('line', (line) => {
-      stderrTail.push(line);
-      if (stderrTail.length > 20) stderrTail.shift();
+    const tail = stderrTail(dump.stderr!, (line) => {
       const table = /dumping contents of table "?([^"]+)"?/.exec(line);
       if (table) progress({ phase: 'dump', message: `dumping ${table[1]}` });
     });
 
     const inProcess = codecProcess ? undefined : codec.create(signal);
     const compressDone = codecProcess?.done ?? inProcess!.done;
-    let stored = 0;
-    // Ends the stream with an error unless pg_dump and the codec both succeeded, so the store
-    // discards the object instead of publishing a truncated dump.
-    const guard = new Transform({
-      transform(chunk: Buffer, _enc, callback) {
-        stored += chunk.length;
-        progress({ phase: 'dump', bytes: stored, totalBytes: facts.sizeBytes });
-        callback(null, chunk);
-      },
-      flush(callback) {
-        Promise.all([dump, compressDone]).then(
-          ([result]) => callback(result.exitCode === 0 && !signal?.aborted ? null : dumpError(result, stderrTail, signal)),
-          (error) => callback(error),
-        );
+    const guard = completionGuard({
+      onBytes: (stored) => progress({ phase: 'dump', bytes: stored, totalBytes: facts.sizeBytes }),
+      settle: async () => {
+        const [result] = await Promise.all([dump, compressDone]);
+        return result.exitCode === 0 && !signal?.aborted ? null : dumpError(result, tail, signal);
       },
     });
     const piping = (codecProcess ? pipeline(codecProcess.output, guard) : pipeline(dump.stdout as Readable, inProcess!.stream, guard)).catch(() => undefined);

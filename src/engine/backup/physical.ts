@@ -1,7 +1,6 @@
 import { execa } from 'execa';
-import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifelineError, abortError, throwIfAborted } from '../../errors.js';
 import type { Compression } from '../../config/schema.js';
@@ -17,6 +16,7 @@ import { hostName } from '../operator.js';
 import { checkArchiving } from '../wal/archiving.js';
 import { findWalObject } from '../wal/archive-store.js';
 import { lsnSegment, segmentName } from '../wal/names.js';
+import { completionGuard, stderrTail } from './guard.js';
 import { TarPeek } from './tar-peek.js';
 
 export interface PhysicalBackupOptions {
@@ -104,27 +104,14 @@ export async function physicalBackup(options: PhysicalBackupOptions): Promise<Ph
       ['-D', '-', '-Ft', '-X', 'none', '-c', 'fast', '--no-password', '-l', `lifeline ${id}`],
       { env: toolEnv(conn), extendEnv: false, stdout: 'pipe', stderr: 'pipe', buffer: false, cancelSignal: signal, reject: false, stdin: 'ignore' },
     );
-    const stderrTail: string[] = [];
-    readline.createInterface({ input: child.stderr! }).on('line', (line) => {
-      stderrTail.push(line);
-      if (stderrTail.length > 20) stderrTail.shift();
-    });
+    const tail = stderrTail(child.stderr!);
     const peek = new TarPeek(['backup_label', PG_MANIFEST]);
     const { stream: compress, done: compressDone } = codec.create(signal);
-    let stored = 0;
-    // Errors the stream unless pg_basebackup and the codec both succeeded: the store then keeps
-    // nothing rather than a truncated tar.
-    const guard = new Transform({
-      transform(chunk: Buffer, _enc, callback) {
-        stored += chunk.length;
-        progress({ phase: 'basebackup', bytes: stored, totalBytes: facts.sizeBytes });
-        callback(null, chunk);
-      },
-      flush(callback) {
-        Promise.all([child, compressDone]).then(
-          ([result]) => callback(result.exitCode === 0 && !signal?.aborted ? null : basebackupError(result, stderrTail, signal)),
-          (error) => callback(error),
-        );
+    const guard = completionGuard({
+      onBytes: (stored) => progress({ phase: 'basebackup', bytes: stored, totalBytes: facts.sizeBytes }),
+      settle: async () => {
+        const [result] = await Promise.all([child, compressDone]);
+        return result.exitCode === 0 && !signal?.aborted ? null : basebackupError(result, tail, signal);
       },
     });
     const piping = pipeline(child.stdout as Readable, peek, compress, guard).catch((error: unknown) => guard.destroy(error as Error));
