@@ -116,6 +116,9 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const piping = (codecProcess ? pipeline(codecProcess.output, guard) : pipeline(dump.stdout as Readable, inProcess!.stream, guard)).catch(() => undefined);
     const fingerprinting = fingerprintTables(client, tables, { signal });
     fingerprinting.catch(() => undefined);
+    // The roles (pg_dumpall, a separate process) are read while the dump streams, not after it.
+    const storingGlobals = storeGlobals(client, repo, id, { conn, major: facts.major, signal });
+    storingGlobals.catch(() => undefined);
 
     let put;
     try {
@@ -129,8 +132,8 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     }
     progress({ phase: 'fingerprint', message: `counting rows in ${tables.length} tables (same snapshot)` });
     const tableFacts = await fingerprinting.catch(lockTimeout);
+    const globals = await storingGlobals;
     await client.query('COMMIT');
-    const globals = await storeGlobals(client, repo, id, { conn, major: facts.major, signal });
 
     const manifest: Manifest = {
       formatVersion: 1,
