@@ -12,7 +12,7 @@ import type { BackupLabel, Manifest } from '../../storage/manifest.js';
 import { compressor } from '../compress/codec.js';
 import { throttle, type ProgressCallback } from '../progress.js';
 import { hostName } from '../operator.js';
-import { completionGuard, stderrTail } from './guard.js';
+import { completionGuard, stderrTail, storeFromProducer } from './guard.js';
 import { dumpedTables, fingerprintTables } from './fingerprint.js';
 import { refuseTransactionPooler } from '../../postgres/pooler.js';
 import { scopeArgs, tableDataInScope, type DumpScope } from '../../config/presets.js';
@@ -120,16 +120,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const storingGlobals = storeGlobals(client, repo, id, { conn, major: facts.major, signal });
     storingGlobals.catch(() => undefined);
 
-    let put;
-    try {
-      put = await repo.store.put(repo.backupKey(id, objectName), guard, { signal });
-    } catch (error) {
-      dump.kill();
-      await Promise.allSettled([dump, piping]);
-      throw error;
-    } finally {
-      await piping;
-    }
+    const put = await storeFromProducer({ store: repo.store, key: repo.backupKey(id, objectName), body: guard, producer: dump, piping, signal });
     progress({ phase: 'fingerprint', message: `counting rows in ${tables.length} tables (same snapshot)` });
     const tableFacts = await fingerprinting.catch(lockTimeout);
     const globals = await storingGlobals;

@@ -16,7 +16,7 @@ import { hostName } from '../operator.js';
 import { checkArchiving } from '../wal/archiving.js';
 import { findWalObject } from '../wal/archive-store.js';
 import { lsnSegment, segmentName } from '../wal/names.js';
-import { completionGuard, stderrTail } from './guard.js';
+import { completionGuard, stderrTail, storeFromProducer } from './guard.js';
 import { TarPeek } from './tar-peek.js';
 
 export interface PhysicalBackupOptions {
@@ -115,16 +115,7 @@ export async function physicalBackup(options: PhysicalBackupOptions): Promise<Ph
       },
     });
     const piping = pipeline(child.stdout as Readable, peek, compress, guard).catch((error: unknown) => guard.destroy(error as Error));
-    let put;
-    try {
-      put = await repo.store.put(repo.backupKey(id, objectName), guard, { signal });
-    } catch (error) {
-      child.kill();
-      await Promise.allSettled([child, piping]);
-      throw error;
-    } finally {
-      await piping;
-    }
+    const put = await storeFromProducer({ store: repo.store, key: repo.backupKey(id, objectName), body: guard, producer: child, piping, signal });
     const finishedBackupAt = new Date();
 
     const label = peek.captured.get('backup_label')?.toString('utf8');

@@ -6,6 +6,7 @@ import type {
   RunEvent,
   RunFinishedData,
   RunStartedData,
+  StepStartedData,
   StepType,
 } from '../../runbook/events.js';
 import { nextProgress, type ProgressView } from './progress.js';
@@ -32,15 +33,9 @@ export interface StepView {
   earlier?: boolean;
 }
 
-export interface CurrentStep {
+/** The step-started event's facts, plus what the screen gathers while the step runs. */
+export interface CurrentStep extends Omit<StepStartedData, 'resumed'> {
   id: string;
-  title: string;
-  type: StepType;
-  index: number;
-  total: number;
-  explain?: string;
-  describe?: string;
-  rollbackOf?: string;
   startedAt: number;
   checks: CheckResultData[];
   output: Array<{ stream: 'stdout' | 'stderr'; line: string }>;
