@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringWidthFast } from './string-width-fast.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'bundle');
@@ -76,7 +77,7 @@ const result = await build({
   external: ['pg', 'pg-native', 'pg-cloudflare', 'pg-pool', '@aws-sdk/*', '@smithy/*'],
   // CommonJS dependencies (react, ...) call require(); give the ESM chunks one.
   banner: { js: "import { createRequire as __lifelineRequire } from 'node:module'; const require = __lifelineRequire(import.meta.url);" },
-  plugins: [keepModuleUrls, noDevtools, yogaWithoutFetch],
+  plugins: [keepModuleUrls, noDevtools, yogaWithoutFetch, stringWidthFast],
   legalComments: 'none',
   // Less to parse at start-up; names are kept so an internal error's stack still reads.
   minifyWhitespace: true,
