@@ -44,7 +44,7 @@ const matcher = (expected: string | RegExp | ((frame: string) => boolean)) =>
 export function renderScreen(element: React.ReactElement): Screen {
   const instance = render(element);
   const frame = () => instance.lastFrame() ?? '';
-  const waitFor: Screen['waitFor'] = async (expected, timeoutMs = 5000) => {
+  const waitFor: Screen['waitFor'] = async (expected, timeoutMs = 15_000) => {
     const ok = matcher(expected);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -73,10 +73,14 @@ export function renderScreen(element: React.ReactElement): Screen {
 }
 
 /**
- * After a frame with a new list or field appears, React runs the effects that attach its input
- * handlers a little later (ink-select-input's useInput is one): give them time before typing.
+ * After a frame with a new list or field appears, React runs the passive effects that attach its
+ * input handlers (ink-select-input's useInput is one) in a task it queued while committing that
+ * frame. Each setImmediate turn lets every task queued before it run, so after a few turns the
+ * handlers are attached.
  */
-export const inputReady = () => sleep(150);
+export async function inputReady(): Promise<void> {
+  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+}
 
 /** Waits until the screen shows `text` and is ready for input. */
 export async function ready(screen: Screen, text: string | RegExp | ((frame: string) => boolean)): Promise<string> {
