@@ -36,6 +36,7 @@ describe('lifeline maintenance', { timeout: 120_000 }, () => {
     pgc = await startTestCluster();
     home = await tempHome();
     await createRole(pgc, 'shop_owner', 'owner-pw');
+    await createRole(pgc, 'app_user', 'app-pw');
     await query(pgc.conn('postgres'), 'CREATE DATABASE shop OWNER shop_owner');
     cli = cliFor({ ...home.env, LIFELINE_DB: dbUrl(pgc, 'shop'), LIFELINE_OPERATOR: 'ci-bot' });
     ownerCli = cliFor({ ...home.env, LIFELINE_DB: dbUrl(pgc, 'shop', 'shop_owner', 'owner-pw'), LIFELINE_OPERATOR: 'ci-bot' });
@@ -47,6 +48,7 @@ describe('lifeline maintenance', { timeout: 120_000 }, () => {
   beforeEach(async () => {
     writeConfig({});
     await query(pgc.conn('postgres'), 'ALTER DATABASE shop CONNECTION LIMIT 7');
+    await query(pgc.conn('postgres'), 'GRANT CONNECT ON DATABASE shop TO PUBLIC');
     fs.rmSync(path.join(home.home, 'state', 'maintenance'), { recursive: true, force: true });
   });
 
@@ -102,23 +104,66 @@ describe('lifeline maintenance', { timeout: 120_000 }, () => {
     expect(await connlimit()).toBe(7);
   });
 
-  it("as the owner: a superuser's session it cannot end is named, exit 3, maintenance still on", async () => {
+  it("as the owner: CONNECT is revoked from the others but kept for itself; a superuser's session it cannot end is named, exit 3", async () => {
+    const acl = async () => (await query<{ acl: string | null }>(pgc.conn('postgres'), `SELECT datacl::text AS acl FROM pg_database WHERE datname = 'shop'`))[0].acl;
+    const grants = async () =>
+      query<{ grantee: string; privilege: string; grantable: boolean }>(
+        pgc.conn('postgres'),
+        `SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable
+           FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a WHERE d.datname = 'shop' ORDER BY 1, 2`,
+      );
+    await query(pgc.conn('postgres'), 'GRANT CONNECT ON DATABASE shop TO app_user WITH GRANT OPTION');
+    // As managed services grant their admin role, so that it may end other roles' sessions.
+    await query(pgc.conn('postgres'), 'GRANT pg_signal_backend TO shop_owner');
+    const before = await grants();
     const own = await holdSession(pgc, 'shop', 'shop_owner', 'owner-pw');
+    const app = await holdSession(pgc, 'shop', 'app_user', 'app-pw');
     const su = await holdSession(pgc, 'shop');
     try {
       const on = await ownerCli('maintenance', 'on');
       expect(on.exitCode, on.stderr).toBe(3);
-      expect(on.stdout).toMatch(/ended 1 session/);
+      expect(on.stdout).toMatch(/ended 2 session/);
       expect(on.stderr).toMatch(/session \d+ \(postgres\) is still connected/);
+      expect(on.stderr).toMatch(/these login roles can still connect: shop_owner/);
       await own.ended;
-      expect(await connlimit()).toBe(0);
+      await app.ended;
+      // The owner is not shut out (CONNECTION LIMIT 0 would do that); the application role is.
+      expect(await connlimit()).toBe(7);
+      await expect(holdSession(pgc, 'shop', 'app_user', 'app-pw')).rejects.toThrow(/permission denied for database "shop"/);
+      const owner = await holdSession(pgc, 'shop', 'shop_owner', 'owner-pw');
+      await owner.close();
+      expect(jsonOf(await ownerCli('--json', 'maintenance', 'status')).maintenance).toMatchObject({
+        on: true,
+        state: { previous: { method: 'revoke-connect', connectGrants: [{ grantee: 'PUBLIC', grantable: false }, { grantee: 'app_user', grantable: true }] } },
+      });
       const off = await ownerCli('maintenance', 'off');
       expect(off.exitCode, off.stderr).toBe(0);
+      expect(await grants()).toEqual(before);
       expect(await connlimit()).toBe(7);
+      const back = await holdSession(pgc, 'shop', 'app_user', 'app-pw');
+      await back.close();
     } finally {
       await own.close();
+      await app.close();
       await su.close();
+      await query(pgc.conn('postgres'), 'REVOKE CONNECT ON DATABASE shop FROM app_user CASCADE');
+      await query(pgc.conn('postgres'), 'REVOKE pg_signal_backend FROM shop_owner');
     }
+    expect(await acl()).not.toMatch(/app_user/);
+  });
+
+  it('as the owner: a crash after the state is saved but before CONNECT is revoked still turns off cleanly', async () => {
+    const effective = () =>
+      query(pgc.conn('postgres'), `SELECT a.grantee, a.privilege_type, a.is_grantable FROM pg_database d, aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a WHERE d.datname = 'shop' ORDER BY 1, 2`);
+    const before = await effective();
+    const on = await ownerCli('maintenance', 'on');
+    expect(on.exitCode, on.stderr).toBe(0);
+    // Put CONNECT back by hand, as if `on` had died between saving its state and revoking.
+    await query(pgc.conn('postgres'), 'GRANT CONNECT ON DATABASE shop TO PUBLIC');
+    const off = await ownerCli('maintenance', 'off');
+    expect(off.exitCode, off.stderr).toBe(0);
+    expect(await effective()).toEqual(before);
+    expect(stateFiles()).toEqual([]);
   });
 
   it('command strategy runs the operator commands; a failing command is named and leaves maintenance off', async () => {

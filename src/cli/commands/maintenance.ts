@@ -34,6 +34,9 @@ export function registerMaintenance(program: Command, run: Run): void {
               ? `maintenance off for ${result.status.database}; previous settings restored`
               : `maintenance was not on for ${result.status.database}`,
         );
+        if (result.stillAllowed?.length) {
+          ctx.out.note(`note: CONNECT was revoked from every other role; these login roles can still connect: ${result.stillAllowed.join(', ')} (the role maintenance runs as, and roles inheriting it). An application logging in as one of them is not kept out.`);
+        }
         for (const session of result.remainingSessions ?? []) ctx.out.note(`warning: session ${session.pid} (${session.user}) is still connected: ${session.reason}`);
         if (result.remainingSessions?.length) {
           ctx.out.note('hint: new connections are refused, but end these sessions yourself (or as a superuser) before restoring.');

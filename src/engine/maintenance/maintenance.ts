@@ -10,10 +10,13 @@ import { connect } from '../../postgres/client.js';
 import { refuseTransactionPooler } from '../../postgres/pooler.js';
 import { quoteIdent } from '../backup/fingerprint.js';
 import { OTHER_CLIENT_SESSION } from './sessions.js';
+import { closeDatabase, connectGrantsToRevoke, reopenDatabase, reopenStatements, type ConnectGrant } from './connect-grants.js';
 
 /**
- * Maintenance mode. `database`: new connections to the target database are refused
- * (CONNECTION LIMIT 0; superusers still get in to repair) and the other sessions are ended.
+ * Maintenance mode. `database`: new connections to the target database are refused and the other
+ * sessions are ended. A superuser sets CONNECTION LIMIT 0 (superusers still get in to repair); a
+ * non-superuser owner, whom that limit would shut out too, revokes CONNECT from everyone but
+ * itself instead (connect-grants.ts).
  * `command`: the operator's own on/off commands (a load balancer flag, a feature switch).
  * The previous settings are saved to a state file BEFORE anything changes, so `off` restores
  * exactly them, even after lifeline crashed in between.
@@ -37,8 +40,19 @@ export interface MaintenanceState {
   strategy: MaintenanceStrategy['kind'];
   since: string;
   operator: string;
-  previous?: { connectionLimit: number; allowConnections: boolean };
+  previous?: {
+    connectionLimit: number;
+    allowConnections: boolean;
+    /** How `on` closed the database; absent in older state files (connection-limit). */
+    method?: ClosingMethod;
+    /** revoke-connect: the CONNECT grants taken away, given back by `off`. */
+    connectGrants?: ConnectGrant[];
+    /** pg_database.datacl before `on`, for the record. */
+    acl?: string | null;
+  };
 }
+
+export type ClosingMethod = 'connection-limit' | 'revoke-connect';
 
 export interface MaintenanceStatus {
   on: boolean;
@@ -61,6 +75,8 @@ export interface MaintenanceResult {
   terminatedSessions?: number;
   /** Sessions `on` could not end: the database is closed to new ones, but these still run. */
   remainingSessions?: RemainingSession[];
+  /** revoke-connect: login roles that may still connect (the operator's own, and roles inheriting it). */
+  stillAllowed?: string[];
   status: MaintenanceStatus;
 }
 
@@ -110,34 +126,47 @@ export async function maintenanceOn(options: MaintenanceOptions): Promise<Mainte
   try {
     // Through a transaction pooler, "end the other sessions" would end the pooler's, not the app's.
     await refuseTransactionPooler(client, 'maintenance mode');
-    const { rows } = await client.query<{ datconnlimit: number; datallowconn: boolean }>(
-      'SELECT datconnlimit, datallowconn FROM pg_database WHERE datname = $1',
+    const { rows } = await client.query<{ datconnlimit: number; datallowconn: boolean; acl: string | null; su: boolean; owner_ok: boolean }>(
+      `SELECT d.datconnlimit, d.datallowconn, d.datacl::text AS acl, pg_has_role(d.datdba, 'MEMBER') AS owner_ok,
+              (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su
+         FROM pg_database d WHERE d.datname = $1`,
       [database],
     );
     if (!rows.length) throw new LifelineError('DB_UNREACHABLE', `Database "${database}" does not exist.`);
-    if (!existing) {
-      saveState(file, {
-        database,
-        server: `${options.conn.host ?? ''}:${options.conn.port ?? ''}`,
-        strategy: 'database',
-        since: new Date().toISOString(),
-        operator: options.operator,
-        previous: { connectionLimit: rows[0].datconnlimit, allowConnections: rows[0].datallowconn },
+    const [db] = rows;
+    const method: ClosingMethod = existing?.previous ? (existing.previous.method ?? 'connection-limit') : db.su ? 'connection-limit' : 'revoke-connect';
+    const refuse = (detail: string) =>
+      new LifelineError('DB_PRIVILEGE', `Cannot put "${database}" in maintenance: ${detail}`, {
+        hint: 'The role must own the database (or be a member of its owner role, or superuser); or configure maintenance.strategy "command".',
       });
-    }
+    if (!db.su && !db.owner_ok) throw refuse('the role neither owns it nor is superuser');
+    // Saved BEFORE anything changes: `off` puts back exactly this, even after a crash right here.
+    const grants = method === 'revoke-connect' ? await connectGrantsToRevoke(client, database) : [];
+    const previous = existing?.previous ?? { connectionLimit: db.datconnlimit, allowConnections: db.datallowconn, method, acl: db.acl };
+    const known = previous.connectGrants ?? [];
+    const connectGrants = method === 'revoke-connect' ? [...known, ...grants.filter((g) => !known.some((k) => k.grantee === g.grantee))] : undefined;
+    saveState(file, {
+      database,
+      server: `${options.conn.host ?? ''}:${options.conn.port ?? ''}`,
+      strategy: 'database',
+      since: existing?.since ?? new Date().toISOString(),
+      operator: existing?.operator ?? options.operator,
+      previous: { ...previous, ...(connectGrants ? { connectGrants } : {}) },
+    });
+    let stillAllowed: string[] | undefined;
     try {
-      await client.query(`ALTER DATABASE ${quoteIdent(database)} CONNECTION LIMIT 0`);
+      if (method === 'connection-limit') await client.query(`ALTER DATABASE ${quoteIdent(database)} CONNECTION LIMIT 0`);
+      else stillAllowed = await closeDatabase(client, database, grants);
     } catch (error) {
       if (!existing) fs.rmSync(file, { force: true });
-      throw new LifelineError('DB_PRIVILEGE', `Cannot put "${database}" in maintenance: ${(error as Error).message}`, {
-        hint: 'The role must own the database (or be superuser); or configure maintenance.strategy "command".',
-      });
+      throw refuse((error as Error).message);
     }
     const { terminated, remaining } = await endSessions(client, database);
     return {
       changed: !existing,
       terminatedSessions: terminated,
       ...(remaining.length ? { remainingSessions: remaining } : {}),
+      ...(stillAllowed ? { stillAllowed } : {}),
       status: await maintenanceStatus(options),
     };
   } finally {
@@ -181,12 +210,18 @@ export async function maintenanceOff(options: MaintenanceOptions): Promise<Maint
     await runCommand(options.strategy.off, 'off', options.signal);
   } else {
     const previous = state.previous ?? { connectionLimit: -1, allowConnections: true };
+    const grants = previous.connectGrants ?? [];
     const client = await connect(adminConn(options.conn));
     try {
-      await client.query(`ALTER DATABASE ${quoteIdent(state.database)} CONNECTION LIMIT ${Number(previous.connectionLimit)}`);
+      if ((previous.method ?? 'connection-limit') === 'connection-limit') {
+        await client.query(`ALTER DATABASE ${quoteIdent(state.database)} CONNECTION LIMIT ${Number(previous.connectionLimit)}`);
+      } else {
+        await reopenDatabase(client, state.database, grants);
+      }
     } catch (error) {
+      const statements = previous.method === 'revoke-connect' ? reopenStatements(state.database, grants).join(' ') : `ALTER DATABASE "${state.database}" CONNECTION LIMIT ${previous.connectionLimit};`;
       throw new LifelineError('DB_PRIVILEGE', `Cannot take "${state.database}" out of maintenance: ${(error as Error).message}`, {
-        hint: `Run as the owner: ALTER DATABASE "${state.database}" CONNECTION LIMIT ${previous.connectionLimit};`,
+        hint: `Run as the owner: ${statements}`,
       });
     } finally {
       await client.end().catch(() => undefined);

@@ -72,7 +72,7 @@ export async function preflight(options: {
     }
     if (mode !== 'in-place' && !me.su && !me.createdb) {
       problems.push({
-        message: `Role cannot create databases, which a ${mode === 'swap' ? 'safe (new database + swap)' : 'side-database'} restore needs.`,
+        message: `Role cannot create databases (it lacks CREATEDB), which a ${mode === 'swap' ? 'safe (new database + swap)' : 'side-database'} restore needs.`,
         hint: mode === 'swap' ? 'Grant CREATEDB to the role, or use --in-place (a safety backup is taken first).' : 'Grant CREATEDB to the role.',
       });
     }
@@ -88,8 +88,8 @@ export async function preflight(options: {
     }
     if (mode === 'in-place' && liveRow && !me.su && liveRow.connlimit === 0) {
       problems.push({
-        message: `"${live}" accepts no connections from non-superusers (CONNECTION LIMIT 0, maintenance mode?), and an in-place restore must connect to it.`,
-        hint: 'Restore without --in-place (new database + swap works under maintenance), or use the maintenance command strategy.',
+        message: `"${live}" accepts no connections from non-superusers (CONNECTION LIMIT 0: maintenance turned on by a superuser?), and an in-place restore must connect to it.`,
+        hint: 'Turn maintenance off and on again as this role (a non-superuser owner revokes CONNECT from the others instead, keeping its own), or restore without --in-place.',
       });
     }
     if (mode === 'swap' && liveRow && !me.su) problems.push(...(await unsettableSettings(client, live!)));

@@ -37,6 +37,7 @@ export const maintenanceOnAction = defineAction({
       `maintenance ON for ${result.status.database} (${options.strategy.kind} strategy)${result.changed ? '' : ', it was already on'}` +
         (result.terminatedSessions ? `; ended ${result.terminatedSessions} session(s)` : ''),
     );
+    if (result.stillAllowed?.length) onOutput(`login roles that can still connect: ${result.stillAllowed.join(', ')} (the role maintenance runs as, and roles inheriting it)`);
     for (const session of result.remainingSessions ?? []) onOutput(`session ${session.pid} of ${session.user} is still connected: ${session.reason}`, 'stderr');
     return {
       database: result.status.database,
