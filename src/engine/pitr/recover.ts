@@ -125,7 +125,9 @@ async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: st
     },
   });
   const { stream: decompress, done } = decompressor(backup.compression.algorithm).create(signal);
-  const tar = execa('tar', ['-x', '-f', '-', '-C', dataDir, '--no-same-owner'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false, cancelSignal: signal });
+  // --ignore-zeros: tar reads to the end of its input. Without it, tar exits at the end-of-archive
+  // blocks, sometimes before we close its stdin, and the stream fails with a premature close.
+  const tar = execa('tar', ['-x', '--ignore-zeros', '-f', '-', '-C', dataDir, '--no-same-owner'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false, cancelSignal: signal });
   await Promise.all([pipeline((await repo.getBackupObject(backup.id, object.name, { signal })) as Readable, hasher, decompress, tar.stdin!), done]);
   const result = await tar;
   if (signal?.aborted) throw abortError(signal);

@@ -84,7 +84,7 @@ async function verifyArchive(options: VerifyBaseOptions): Promise<VerifyCheck[]>
     const { decompressor } = await import('../compress/codec.js');
     const { pipeline } = await import('node:stream/promises');
     const { stream, done } = decompressor(manifest.compression.algorithm).create(signal);
-    const tar = execa('tar', ['-x', '-f', '-', '-C', dataDir, '--no-same-owner'], { stdin: 'pipe', reject: false, stderr: 'pipe', cancelSignal: signal });
+    const tar = execa('tar', ['-x', '--ignore-zeros', '-f', '-', '-C', dataDir, '--no-same-owner'], { stdin: 'pipe', reject: false, stderr: 'pipe', cancelSignal: signal });
     await Promise.all([pipeline(await repo.getBackupObject(manifest.id, object.name, { signal }), stream, tar.stdin!), done]);
     const result = await tar;
     if (result.exitCode !== 0) return [{ level: 'archive', name: 'base tar', ok: false, detail: `tar: ${String(result.stderr).trim()}` }];
