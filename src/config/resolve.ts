@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { LifelineError } from '../errors.js';
 import { parseConnectionUrl, type ConnInfo } from '../postgres/conninfo.js';
+import { validateName } from '../postgres/names.js';
 import { defaultRepoDir, type LifelinePaths } from './paths.js';
 import type { Config, TargetConfig } from './schema.js';
 
@@ -54,8 +55,8 @@ export function targetConn(target: TargetConfig, env: NodeJS.ProcessEnv = proces
   const conn: ConnInfo = target.url ? parseConnectionUrl(target.url) : { params: {} };
   if (target.host) conn.host = target.host;
   if (target.port) conn.port = target.port;
-  if (target.database) conn.database = target.database;
-  if (target.user) conn.user = target.user;
+  if (target.database) conn.database = validateName(target.database, 'The target\'s database name');
+  if (target.user) conn.user = validateName(target.user, 'The target\'s user name');
   if (target.sslmode) conn.params.sslmode = target.sslmode;
   if (target.passwordEnv) {
     const password = env[target.passwordEnv];

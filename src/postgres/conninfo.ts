@@ -1,4 +1,6 @@
 import { LifelineError } from '../errors.js';
+import { redactConnectionString, redactText } from '../redact.js';
+import { validateName } from './names.js';
 
 /**
  * Where a database is, split into libpq's parts so that the password can travel through the
@@ -39,33 +41,46 @@ export function parseConnectionUrl(url: string): ConnInfo {
     const emptyHost = /^postgres(ql)?:\/\/([^/?#]*@)?(?=[/?#]|$)/i.test(url);
     parsed = new URL(url.replace(/^postgres(ql)?:\/\/([^/?#]*@)?/i, (m) => `pg${m.slice(m.indexOf(':'))}${emptyHost ? EMPTY_HOST : ''}`));
   } catch {
-    throw new LifelineError('USAGE', `Not a PostgreSQL connection URL: ${redactUrl(url)}`, {
+    throw new LifelineError('USAGE', `Not a PostgreSQL connection URL: ${redactConnectionString(url)}`, {
       hint: 'Use postgresql://user@host:5432/dbname (put the password in PGPASSWORD or ~/.pgpass).',
     });
   }
-  const params: Record<string, string> = {};
-  for (const [key, value] of parsed.searchParams) params[key] = value;
+  // fromEntries: a "__proto__" key stays a plain own property.
+  const params: Record<string, string> = Object.fromEntries(parsed.searchParams);
   const info: ConnInfo = { params };
-  const host = parsed.hostname === EMPTY_HOST ? '' : decodeURIComponent(parsed.hostname);
+  const decode = (text: string, what: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new LifelineError('USAGE', `Malformed %-escape in the ${what} of ${redactConnectionString(url)}`, {
+        hint: 'Escape special characters as %XX (e.g. %40 for "@"), or pass the password in PGPASSWORD or ~/.pgpass.',
+      });
+    }
+  };
+  const host = parsed.hostname === EMPTY_HOST ? '' : decode(parsed.hostname, 'host');
   if (host) info.host = host.replace(/^\[(.*)\]$/, '$1');
   if (parsed.port) info.port = Number(parsed.port);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  const database = decode(parsed.pathname.replace(/^\//, ''), 'database name');
   if (database) info.database = database;
-  if (parsed.username) info.user = decodeURIComponent(parsed.username);
-  if (parsed.password) info.password = decodeURIComponent(parsed.password);
+  if (parsed.username) info.user = decode(parsed.username, 'user name');
+  if (parsed.password) info.password = decode(parsed.password, 'password');
   for (const key of ['host', 'port', 'dbname', 'user', 'password'] as const) {
+    if (!Object.hasOwn(params, key)) continue;
     const value = params[key];
-    if (value === undefined) continue;
     delete params[key];
     if (key === 'host') info.host = value;
-    else if (key === 'port') info.port = Number(value);
+    else if (key === 'port') info.port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
     else if (key === 'dbname') info.database = value;
     else if (key === 'user') info.user = value;
     else info.password = value;
   }
   if (info.port !== undefined && !(Number.isInteger(info.port) && info.port > 0 && info.port < 65536)) {
-    throw new LifelineError('USAGE', `Invalid port in connection URL: ${redactUrl(url)}`);
+    throw new LifelineError('USAGE', `Invalid port in connection URL: ${redactConnectionString(url)}`, {
+      hint: 'A port is a number from 1 to 65535.',
+    });
   }
+  if (info.database !== undefined) validateName(info.database, 'The database name');
+  if (info.user !== undefined) validateName(info.user, 'The user name');
   return info;
 }
 
@@ -102,15 +117,19 @@ export function toolEnv(info: ConnInfo, base: NodeJS.ProcessEnv = process.env): 
   if (info.user !== undefined) env.PGUSER = info.user;
   if (info.password !== undefined) env.PGPASSWORD = info.password;
   for (const [key, value] of Object.entries(info.params)) {
-    const name = ENV_FOR_PARAM[key];
-    if (name) env[name] = value;
+    if (Object.hasOwn(ENV_FOR_PARAM, key)) env[ENV_FOR_PARAM[key]] = value;
   }
   return env;
 }
 
-/** Removes the password from anything that looks like a connection URL inside a text. */
-export function redactUrl(text: string): string {
-  return text
-    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@')
-    .replace(/([?&]password=)[^&\s]*/gi, '$1***');
+/** Removes the password from anything that looks like a connection URL inside a text (see src/redact.ts). */
+export const redactUrl = redactText;
+
+/**
+ * `--dbname=` for pg_restore / pg_dumpall as a quoted libpq connection string: libpq reads a
+ * bare dbname holding "=" (or starting with postgresql://) as a whole connection string, which
+ * could point the tool, and the password in its environment, at another server.
+ */
+export function dbnameArg(database: string, flag = '--dbname'): string {
+  return `${flag}=dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

@@ -1,4 +1,5 @@
 import { LifelineError, isLifelineError } from '../errors.js';
+import { validateBackupRef } from '../storage/backup-id.js';
 import type { LoadedRunbook } from './loader.js';
 import { renderText, type TemplateScope } from './template.js';
 import type { RunbookParam } from './schema.js';
@@ -32,7 +33,7 @@ export interface ResolveParamsOptions {
 export async function resolveParams({ loaded, given, run, ask, resolveBackup }: ResolveParamsOptions): Promise<Record<string, string>> {
   const declared = loaded.runbook.params;
   for (const name of Object.keys(given)) {
-    if (!(name in declared)) {
+    if (!Object.hasOwn(declared, name)) {
       const known = Object.keys(declared);
       throw new LifelineError('USAGE', `Runbook "${loaded.runbook.id}" has no param "${name}".`, {
         hint: known.length ? `Its params: ${known.join(', ')}.` : 'It takes no params.',
@@ -67,10 +68,25 @@ export async function resolveParams({ loaded, given, run, ask, resolveBackup }: 
   return values;
 }
 
+const MAX_PARAM_LENGTH = 4096;
+
 export function normalizeParam(name: string, param: RunbookParam, value: string): string {
   const trimmed = value.trim();
   if (!trimmed) throw new LifelineError('USAGE', `Param "${name}" is empty.`, { hint: `Give a value: --param ${name}=<value>.` });
+  if (trimmed.length > MAX_PARAM_LENGTH) throw new LifelineError('USAGE', `Param "${name}" is longer than ${MAX_PARAM_LENGTH} characters.`);
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(trimmed)) {
+    throw new LifelineError('USAGE', `Param "${name}" contains a control character.`, { hint: 'Give printable text (line breaks and tabs are allowed).' });
+  }
   switch (param.type) {
+    case 'backup':
+      return validateBackupRef(trimmed);
+    case 'target':
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(trimmed)) {
+        throw new LifelineError('USAGE', `Param "${name}" must name a configured target (or "sandbox"), not ${JSON.stringify(trimmed)}.`, {
+          hint: 'Target names are letters, digits, "_", "-" and "."; see `lifeline config get targets`.',
+        });
+      }
+      return trimmed;
     case 'choice':
       if (!param.choices!.includes(trimmed)) {
         throw new LifelineError('USAGE', `Param "${name}" must be one of ${param.choices!.join(', ')} (got "${trimmed}").`);

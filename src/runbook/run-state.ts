@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LifelineError, errnoCode } from '../errors.js';
 import { ensureDir, writeFileAtomic } from '../fs-util.js';
+import { redactValue } from '../redact.js';
 import type { RunOutcome, SkipRecord } from './events.js';
 import type { TargetInfo } from './template.js';
 
@@ -57,9 +58,10 @@ export function runStateFile(runsDir: string, runId: string): string {
   return path.join(runsDir, `${runId}.json`);
 }
 
+/** Saved without passwords (a param or output holding a URL with one is stored masked). */
 export function saveRunState(runsDir: string, state: RunState): void {
   ensureDir(runsDir);
-  writeFileAtomic(runStateFile(runsDir, state.runId), `${JSON.stringify(state, null, 2)}\n`);
+  writeFileAtomic(runStateFile(runsDir, state.runId), `${JSON.stringify(redactValue(state), null, 2)}\n`);
 }
 
 export function loadRunState(runsDir: string, runId: string): RunState {
@@ -75,7 +77,16 @@ export function loadRunState(runsDir: string, runId: string): RunState {
     }
     throw error;
   }
-  const state = JSON.parse(text) as RunState;
-  if (state.version !== 1 || state.runId !== runId) throw new LifelineError('USAGE', `The state file of run ${runId} is not one lifeline wrote.`);
+  let state: RunState;
+  try {
+    state = JSON.parse(text) as RunState;
+  } catch {
+    state = {} as RunState;
+  }
+  if (state?.version !== 1 || state.runId !== runId || typeof state.runbookFile !== 'string') {
+    throw new LifelineError('USAGE', `The state file of run ${runId} is not one lifeline wrote (${runStateFile(runsDir, runId)}).`, {
+      hint: 'It cannot be resumed; start the runbook again (the audit trail of the run is kept).',
+    });
+  }
   return state;
 }

@@ -1,4 +1,5 @@
 import { EXIT, LifelineError, isLifelineError } from '../errors.js';
+import { redactValue } from '../redact.js';
 import type {
   Answer,
   AnswerType,
@@ -639,7 +640,8 @@ export class Runner {
   }
 
   private emit<K extends RunEventKind>(kind: K, step: string | null, data: RunEventData[K]): Promise<void> {
-    const event = { kind, runId: this.runId, time: new Date(this.clock()).toISOString(), step, data } as RunEvent;
+    // Every view (audit log, plain lines, TUI) sees the same text, and none of them a password.
+    const event = { kind, runId: this.runId, time: new Date(this.clock()).toISOString(), step, data: redactValue(data) } as RunEvent;
     if (kind === 'step-finished' && step) this.finishedSteps.add(step);
     const delivery = this.chain.then(async () => {
       for (const sink of this.sinks) await sink(event);

@@ -82,7 +82,7 @@ function lookup(ref: TemplateRef, scope: TemplateScope, options: RenderOptions, 
   };
   switch (ref.kind) {
     case 'params':
-      return ref.name in scope.params ? scope.params[ref.name] : missing(`param "${ref.name}" is not set`);
+      return Object.hasOwn(scope.params, ref.name) ? scope.params[ref.name] : missing(`param "${ref.name}" is not set`);
     case 'target': {
       const value = scope.target[ref.field];
       return value === undefined ? missing(`the target has no ${ref.field}`) : value;
@@ -90,8 +90,8 @@ function lookup(ref: TemplateRef, scope: TemplateScope, options: RenderOptions, 
     case 'run':
       return scope.run[ref.field];
     case 'steps': {
-      const outputs = scope.steps[ref.step];
-      if (!outputs || !(ref.output in outputs)) return missing(`step "${ref.step}" has no output "${ref.output}"`);
+      const outputs = Object.hasOwn(scope.steps, ref.step) ? scope.steps[ref.step] : undefined;
+      if (!outputs || !Object.hasOwn(outputs, ref.output)) return missing(`step "${ref.step}" has no output "${ref.output}"`);
       return outputs[ref.output];
     }
   }

@@ -41,7 +41,7 @@ export function validateRunbook(runbook: Runbook, registry: Registry): SemanticP
         }
         if (allowed === 'run-only' && ref.kind !== 'run') {
           problems.push({ path: where, message: `a param default may only use {{run.<field>}}, not {{${expression}}}` });
-        } else if (ref.kind === 'params' && !(ref.name in runbook.params)) {
+        } else if (ref.kind === 'params' && !Object.hasOwn(runbook.params, ref.name)) {
           const known = Object.keys(runbook.params);
           problems.push({ path: where, message: `{{${expression}}} refers to no param (declared: ${known.length ? known.join(', ') : 'none'})` });
         } else if (ref.kind === 'steps') {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { LifelineError } from '../errors.js';
+import { redactText } from '../redact.js';
 import type { StoreSettings } from './s3/settings.js';
 import type { Store } from './store.js';
 
@@ -17,12 +18,12 @@ export async function openStore(url: string, settings?: StoreSettings): Promise<
     return new S3Store({ url, settings: resolved.s3 });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    throw new LifelineError('USAGE', `Unsupported repository URL: ${url}`, {
+    throw new LifelineError('USAGE', `Unsupported repository URL: ${redactText(url)}`, {
       hint: 'Use an absolute directory path or s3://bucket/prefix.',
     });
   }
   if (!path.isAbsolute(url)) {
-    throw new LifelineError('USAGE', `The repository path must be absolute: ${url}`, {
+    throw new LifelineError('USAGE', `The repository path must be absolute: ${redactText(url)}`, {
       hint: 'Pass --repo an absolute path.',
     });
   }

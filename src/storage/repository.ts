@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { LifelineError } from '../errors.js';
+import { redactValue } from '../redact.js';
 import { compareBackupIdsNewestFirst, reserveBackupId, validateBackupRef } from './backup-id.js';
 import { acquireLock, type AcquireLockOptions, type ReleaseLock } from './lock.js';
 import { manifestSchema, type Manifest } from './manifest.js';
@@ -230,7 +231,7 @@ export class Repository {
         );
       }
     }
-    const result = await this.store.put(manifestKey(id), `${JSON.stringify(parsed.data, null, 2)}\n`, { ifNotExists: true });
+    const result = await this.store.put(manifestKey(id), `${JSON.stringify(redactValue(parsed.data), null, 2)}\n`, { ifNotExists: true });
     if (!result.created) {
       throw new LifelineError('BACKUP_FAILED', `Backup ${id} already has a manifest in ${this.location}`, {
         hint: 'Backup ids are reserved with reserveBackupId(); this is a bug if it happens.',
@@ -322,7 +323,7 @@ export class Repository {
     if (!(await this.store.head(manifestKey(id)))) throw this.#notFound(id);
     await this.initialize();
     const at = Number.isNaN(Date.parse(parsed.data.finishedAt)) ? new Date() : new Date(parsed.data.finishedAt);
-    const body = `${JSON.stringify(parsed.data, null, 2)}\n`;
+    const body = `${JSON.stringify(redactValue(parsed.data), null, 2)}\n`;
     for (let sequence = 1; ; sequence++) {
       const key = verificationKey(id, at, sequence);
       if ((await this.store.put(key, body, { ifNotExists: true })).created) return key;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { EXIT, LifelineError } from '../../errors.js';
 import type { Run } from '../main.js';
 import type { Context } from '../context.js';
+import { secondsFlag } from '../flags.js';
 
 interface SetupFlags {
   apply?: boolean;
@@ -23,8 +24,7 @@ export function registerArchiving(program: Command, run: Run): void {
     .option('--compress <algorithm>', 'zstd or gzip for archived WAL (default zstd when installed)')
     .action(
       run<SetupFlags>(async (ctx, flags) => {
-        const archiveTimeout = Number(flags.archiveTimeout);
-        if (!Number.isInteger(archiveTimeout) || archiveTimeout < 1) throw new LifelineError('USAGE', `--archive-timeout takes whole seconds, not "${flags.archiveTimeout}".`);
+        const archiveTimeout = secondsFlag('--archive-timeout', flags.archiveTimeout, { min: 1 });
         if (flags.compress !== undefined && flags.compress !== 'zstd' && flags.compress !== 'gzip') {
           throw new LifelineError('USAGE', `--compress must be zstd or gzip, not "${flags.compress}".`);
         }
@@ -62,8 +62,7 @@ export function registerArchiving(program: Command, run: Run): void {
     .option('--timeout <seconds>', 'how long to wait for the segment', '60')
     .action(
       run<CheckFlags>(async (ctx, flags) => {
-        const timeoutMs = Number(flags.timeout) * 1000;
-        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new LifelineError('USAGE', `--timeout takes seconds, not "${flags.timeout}".`);
+        const timeoutMs = secondsFlag('--timeout', flags.timeout, { min: 1 }) * 1000;
         const [{ checkArchiving }, { openStore }] = await Promise.all([import('../../engine/wal/archiving.js'), import('../../storage/open-store.js')]);
         const { repo, target } = await where(ctx);
         const result = await checkArchiving({

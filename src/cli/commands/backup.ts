@@ -7,6 +7,7 @@ import { formatBytes, formatDuration } from '../format.js';
 import { notify } from '../alerts.js';
 import { targetScope } from '../../config/presets.js';
 import type { Context } from '../context.js';
+import { secondsFlag } from '../flags.js';
 
 interface BackupFlags {
   label?: string;
@@ -36,8 +37,7 @@ export function registerBackup(program: Command, run: Run): void {
         if (label === 'manual' && !flags.reason?.trim()) {
           throw new LifelineError('USAGE', 'A manual backup needs a reason.', { hint: 'Add --reason "<why>", e.g. --reason "before schema change".' });
         }
-        const waitLockMs = Number(flags.waitLock ?? 0) * 1000;
-        if (!Number.isFinite(waitLockMs) || waitLockMs < 0) throw new LifelineError('USAGE', `--wait-lock takes seconds, not "${flags.waitLock}".`);
+        const waitLockMs = secondsFlag('--wait-lock', flags.waitLock ?? '0') * 1000;
         const [{ logicalBackup }, { openRepository }, { operatorName }] = await Promise.all([
           import('../../engine/backup/logical.js'),
           import('../../storage/open-repository.js'),

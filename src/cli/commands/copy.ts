@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { EXIT, LifelineError } from '../../errors.js';
 import type { Run } from '../main.js';
 import { formatBytes, formatDuration } from '../format.js';
+import { secondsFlag } from '../flags.js';
 
 interface CopyFlags {
   to?: string;
@@ -23,8 +24,7 @@ export function registerCopy(program: Command, run: Run): void {
         const toUrl = flags.to ?? ctx.config.copyTo;
         if (!toUrl) throw new LifelineError('USAGE', 'Where to? Pass --to <repo> (or set copyTo in the config).', { hint: 'e.g. lifeline copy latest --to s3://bucket/lifeline' });
         if (ref && flags.all) throw new LifelineError('USAGE', 'Name a backup or pass --all, not both.');
-        const waitSeconds = Number(flags.waitLock ?? 30);
-        if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new LifelineError('USAGE', `--wait-lock takes seconds, not "${flags.waitLock}".`);
+        const waitSeconds = secondsFlag('--wait-lock', flags.waitLock ?? '30');
         const [{ copyBackups }, { openRepository }, path] = await Promise.all([
           import('../../engine/copy/copy.js'),
           import('../../storage/open-repository.js'),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { EXIT, LifelineError } from '../../errors.js';
 import type { Run } from '../main.js';
 import { formatDuration } from '../format.js';
+import { nameFlag, secondsFlag } from '../flags.js';
 
 interface PitrFlags {
   to?: string;
@@ -38,8 +39,9 @@ export function registerPitr(program: Command, run: Run): void {
           throw new LifelineError('USAGE', 'Say where the recovered data goes: --data-dir <new folder> or --into <new database> (one of them).');
         }
         if (flags.database && !flags.into) throw new LifelineError('USAGE', '--database goes with --into.');
-        const timeoutMs = Number(flags.timeout) * 1000;
-        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new LifelineError('USAGE', `--timeout takes seconds, not "${flags.timeout}".`);
+        const timeoutMs = secondsFlag('--timeout', flags.timeout, { min: 1 }) * 1000;
+        if (flags.into) nameFlag('--into', flags.into);
+        if (flags.database) nameFlag('--database', flags.database);
         ctx.out.note(`target: ${formatUtc(target.at)} = ${target.local}${target.zone !== zone ? ` (given as ${target.zone})` : ''}`);
 
         const [{ pointInTimeRecovery }, { describeWindow }, { repository }, { operatorName }, { typedConfirmation }] = await Promise.all([

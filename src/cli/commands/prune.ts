@@ -4,6 +4,7 @@ import type { Run } from '../main.js';
 import { repository } from '../repo.js';
 import { notify } from '../alerts.js';
 import { formatBytes } from '../format.js';
+import { secondsFlag } from '../flags.js';
 
 export function registerPrune(program: Command, run: Run): void {
   program
@@ -38,7 +39,7 @@ export function registerPrune(program: Command, run: Run): void {
           const { typedConfirmation } = await import('../prompt.js');
           await typedConfirmation({ expected: 'prune', question: `Delete ${plan.delete.length} backup(s) and ${plan.wal.keys.length} WAL file(s)?`, flag: '--yes' });
         }
-        const result = await prune({ repo, policy, lockWaitMs: Number(flags.waitLock ?? 0) * 1000, signal: ctx.signal, onProgress: (p) => p.message && ctx.out.note(p.message) });
+        const result = await prune({ repo, policy, lockWaitMs: secondsFlag('--wait-lock', flags.waitLock ?? '0') * 1000, signal: ctx.signal, onProgress: (p) => p.message && ctx.out.note(p.message) });
         ctx.out.result({ prune: result });
         ctx.out.line(`deleted ${result.deleted.length} backup(s) and ${result.walDeleted} WAL file(s)`);
         await notify(ctx, 'prune.done', 'info', `prune deleted ${result.deleted.length} backup(s) and ${result.walDeleted} WAL file(s) from ${repo.store.location}`, { deleted: result.deleted });

@@ -5,6 +5,7 @@ import type { Run } from '../main.js';
 import { repository } from '../repo.js';
 import { resolveBackup } from '../../engine/verify/resolve-backup.js';
 import { requireTerminal, typedConfirmation } from '../prompt.js';
+import { nameFlag, wholeNumberFlag } from '../flags.js';
 
 interface RestoreFlags {
   into?: string;
@@ -37,12 +38,13 @@ export function registerRestore(program: Command, run: Run): void {
         if ((flags.table?.length || flags.schema?.length) && !flags.into) {
           throw new LifelineError('USAGE', '--table/--schema need --into <db>.', { hint: 'A partial restore goes to a side database, e.g. --into shop_recovered.' });
         }
-        const jobs = Number(flags.jobs ?? 1);
-        if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new LifelineError('USAGE', `--jobs must be a whole number from 1 to 64, not "${flags.jobs}".`);
+        const jobs = wholeNumberFlag('--jobs', flags.jobs ?? '1', { min: 1, max: 64 });
+        if (flags.into) nameFlag('--into', flags.into);
+        for (const schema of flags.schema ?? []) nameFlag('--schema', schema);
         const tables = (flags.table ?? []).map((t) => {
           const m = /^([^.]+)\.([^.]+)$/.exec(t) ?? /^()([^.]+)$/.exec(t);
-          if (!m) throw new LifelineError('USAGE', `Not a table name: "${t}".`, { hint: 'Use schema.table, e.g. public.orders.' });
-          return { schema: m[1] || 'public', table: m[2] };
+          if (!m) throw new LifelineError('USAGE', `Not a table name: ${JSON.stringify(t)}.`, { hint: 'Use schema.table, e.g. public.orders.' });
+          return { schema: m[1] ? nameFlag('--table (schema)', m[1]) : 'public', table: nameFlag('--table', m[2]) };
         });
         const [{ restoreBackup }, { logicalBackup }, { operatorName }] = await Promise.all([
           import('../../engine/restore/restore.js'),

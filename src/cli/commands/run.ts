@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Command } from 'commander';
 import { LifelineError } from '../../errors.js';
+import { redactText } from '../../redact.js';
 import type { Context } from '../context.js';
 import type { Run } from '../main.js';
 import type { TargetInfo } from '../../runbook/template.js';
@@ -44,7 +45,7 @@ async function runCommand(ctx: Context, flags: RunFlags, runbookArg: string | un
   }
   const [{ createPlainRenderer }] = await Promise.all([import('../../runbook/plain-renderer.js')]);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-  const write = (line: string) => (ctx.out.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const write = (line: string) => (ctx.out.json ? process.stderr : process.stdout).write(`${redactText(line)}\n`);
   let prompter: import('../../runbook/line-prompter.js').LinePrompter | undefined;
   if (interactive) prompter = (await import('../../runbook/line-prompter.js')).createLinePrompter(process.stdin, process.stderr);
   try {

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import { EXIT, LifelineError } from '../../errors.js';
+import { EXIT } from '../../errors.js';
 import type { Run } from '../main.js';
+import { wholeNumberFlag } from '../flags.js';
 
 interface NameOption {
   name: string;
@@ -90,10 +91,7 @@ export function registerSandbox(program: Command, run: Run): void {
     .option('--rows <n>', 'about how many rows in total (default 100000)')
     .action(
       run<NameOption & { rows?: string }>(async (ctx, options) => {
-        const rows = options.rows === undefined ? undefined : Number(options.rows);
-        if (rows !== undefined && !(Number.isInteger(rows) && rows >= 100 && rows <= 100_000_000)) {
-          throw new LifelineError('USAGE', `--rows must be a whole number between 100 and 100000000, not "${options.rows}".`);
-        }
+        const rows = options.rows === undefined ? undefined : wholeNumberFlag('--rows', options.rows, { min: 100, max: 100_000_000 });
         const { reseedSandbox } = await import('../../postgres/sandbox.js');
         const s = await reseedSandbox({ paths: ctx.paths, name: options.name, rows, signal: ctx.signal, onNote: (text) => ctx.out.note(text) });
         ctx.out.result({ name: s.name, url: s.url, database: s.database, rows: s.seed });

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import path from 'node:path';
-import { EXIT } from '../../errors.js';
+import { EXIT, LifelineError } from '../../errors.js';
 import type { Run } from '../main.js';
 import { verifyLevels, type VerifyLevel } from '../../config/schema.js';
 import { repository } from '../repo.js';
@@ -29,7 +29,9 @@ export function registerVerify(program: Command, run: Run): void {
         const staging = flags.staging
           ? /^postgres(ql)?:/.test(flags.staging)
             ? parseConnectionUrl(flags.staging)
-            : targetConn(ctx.config.targets[flags.staging] ?? { url: flags.staging }, ctx.env)
+            : Object.hasOwn(ctx.config.targets, flags.staging)
+              ? targetConn(ctx.config.targets[flags.staging], ctx.env)
+              : unknownStaging(flags.staging, Object.keys(ctx.config.targets))
           : undefined;
         ctx.out.note(`verifying ${manifest.id} up to ${flags.level}`);
         const report = await verifyBackup({
@@ -48,4 +50,10 @@ export function registerVerify(program: Command, run: Run): void {
         return report.ok ? EXIT.ok : EXIT.failure;
       }),
     );
+}
+
+function unknownStaging(name: string, known: string[]): never {
+  throw new LifelineError('USAGE', `--staging ${JSON.stringify(name)} is neither a postgresql:// URL nor a configured target.`, {
+    hint: known.length ? `Configured targets: ${known.join(', ')}.` : 'Give a URL such as postgresql://user@staging-host/postgres.',
+  });
 }

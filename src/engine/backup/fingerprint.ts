@@ -21,8 +21,18 @@ export interface TableRef {
   table: string;
 }
 
+/** An identifier for SQL text, quoted whatever it holds (PostgreSQL's quote_ident, always quoting). */
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * A string constant for SQL text, as PostgreSQL's quote_literal writes it: E'...' with doubled
+ * backslashes when there are any, so it means the same whatever standard_conforming_strings is.
+ */
+export function quoteLiteral(value: string): string {
+  const body = value.replace(/'/g, "''");
+  return value.includes('\\') ? `E'${body.replace(/\\/g, '\\\\')}'` : `'${body}'`;
 }
 
 export const qualified = (ref: TableRef) => `${quoteIdent(ref.schema)}.${quoteIdent(ref.table)}`;

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import type pg from 'pg';
-import { toolEnv, type ConnInfo } from '../../postgres/conninfo.js';
+import { dbnameArg, toolEnv, type ConnInfo } from '../../postgres/conninfo.js';
 import { findTool } from '../../postgres/tools.js';
 import type { Repository } from '../../storage/repository.js';
 import type { StoredObject } from '../../storage/manifest.js';
@@ -27,7 +27,7 @@ export async function dumpGlobals(
     const tool = await findTool('pg_dumpall', { major: options.major }).catch(() => undefined);
     if (tool) {
       const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db;
-      const result = await execa(tool.path, ['--roles-only', '--no-role-passwords', '--no-password', `--database=${database}`], {
+      const result = await execa(tool.path, ['--roles-only', '--no-role-passwords', '--no-password', dbnameArg(database, '--database')], {
         env: toolEnv(options.conn),
         extendEnv: false,
         reject: false,

@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { redactValue } from '../../redact.js';
 import type { AlertSink } from '../../config/policy.js';
 
 export type AlertKind =
@@ -47,7 +48,7 @@ export function describeSink(sink: AlertSink): string {
 
 async function sendOne(event: AlertEvent, sink: AlertSink): Promise<SinkResult> {
   const name = describeSink(sink);
-  const body = JSON.stringify({ text: `[lifeline ${event.severity}] ${event.summary}`, ...event });
+  const body = JSON.stringify(redactValue({ text: `[lifeline ${event.severity}] ${event.summary}`, ...event }));
   if (sink.type === 'webhook') {
     const response = await fetch(sink.url, {
       method: 'POST',

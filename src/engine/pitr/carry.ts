@@ -2,10 +2,11 @@ import { execa } from 'execa';
 import readline from 'node:readline';
 import { LifelineError, abortError } from '../../errors.js';
 import { connect } from '../../postgres/client.js';
-import { describeConn, toolEnv, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
+import { dbnameArg, describeConn, toolEnv, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { findTool } from '../../postgres/tools.js';
 import { quoteIdent } from '../backup/fingerprint.js';
 import type { ProgressCallback } from '../progress.js';
+import { validateName } from '../../postgres/names.js';
 
 /** Whether `database` exists on the server `conn` points at. */
 export async function databaseExists(conn: ConnInfo, database: string, signal?: AbortSignal): Promise<boolean> {
@@ -37,6 +38,7 @@ export async function carryDatabase(options: {
   onProgress?: ProgressCallback;
 }): Promise<{ database: string; url: string }> {
   const { source, target, into, signal } = options;
+  validateName(into, 'The new database name');
   const admin = await connect(withDatabase(target, maintenanceDb(target)), { signal });
   try {
     const { rows } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [into]);
@@ -67,7 +69,7 @@ export async function carryDatabase(options: {
       reject: false,
       stdin: 'ignore',
     });
-    const restore = execa(pgRestore.path, ['--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', '--no-password', `--dbname=${into}`], {
+    const restore = execa(pgRestore.path, ['--no-owner', '--no-privileges', '--single-transaction', '--exit-on-error', '--no-password', dbnameArg(into)], {
       env: toolEnv(withDatabase(target, into)),
       extendEnv: false,
       stdin: 'pipe',

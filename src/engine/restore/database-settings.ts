@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { LifelineError } from '../../errors.js';
 import { type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
-import { quoteIdent } from '../backup/fingerprint.js';
+import { quoteIdent, quoteLiteral } from '../backup/fingerprint.js';
 
 /**
  * What belongs to the database itself rather than its contents (pg_dump leaves it out):
@@ -54,7 +54,7 @@ async function copySettings(client: pg.Client, from: string, to: string): Promis
   await client.query(`ALTER DATABASE ${quoteIdent(to)} CONNECTION LIMIT ${Number(source.connlimit)}`);
 }
 
-const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const literal = quoteLiteral;
 
 /** Parameters stored as a list of double-quoted names (PostgreSQL's GUC_LIST_QUOTE, as pg_dump knows them). */
 const LIST_QUOTE = new Set(['local_preload_libraries', 'search_path', 'session_preload_libraries', 'shared_preload_libraries', 'temp_tablespaces', 'unix_socket_directories']);

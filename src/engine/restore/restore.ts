@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createWriteStream } from 'node:fs';
 import { execa } from 'execa';
 import { LifelineError, abortError, isLifelineError, throwIfAborted } from '../../errors.js';
-import { toolEnv, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
+import { dbnameArg, toolEnv, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
 import { findTool, type PgTool } from '../../postgres/tools.js';
 import type { Manifest } from '../../storage/manifest.js';
@@ -18,6 +18,7 @@ import { streamDump, type StreamedObject } from './stream-dump.js';
 import { preflight, type Preflight } from './preflight.js';
 import { carryOverDatabaseSettings } from './database-settings.js';
 import { OTHER_CLIENT_SESSION } from '../maintenance/sessions.js';
+import { validateName } from '../../postgres/names.js';
 
 export type RestoreMode = 'swap' | 'in-place' | 'into';
 
@@ -71,6 +72,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   }
   const live = options.conn.database ?? process.env.PGDATABASE;
   if (!live && options.mode !== 'into') throw new LifelineError('USAGE', 'The target names no database to restore.', { hint: 'Name it in --db, e.g. postgresql://host/shop.' });
+  if (options.mode === 'into') validateName(options.into ?? '', 'The new database name');
   const partial = Boolean(options.tables?.length || options.schemas?.length);
   if (partial && options.mode !== 'into') {
     throw new LifelineError('USAGE', '--table/--schema restore into a side database only.', { hint: 'Add --into <new-db>; the live database stays untouched.' });
@@ -117,7 +119,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     onProgress?.({ phase: 'safety', message: `safety backup ${safetyBackupId} recorded` });
     onProgress?.({ phase: 'restore', message: `restoring ${manifest.id} over ${live} in one transaction` });
     try {
-      await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, '--clean', '--if-exists', '--single-transaction', '--exit-on-error', `--dbname=${database}`] });
+      await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, '--clean', '--if-exists', '--single-transaction', '--exit-on-error', dbnameArg(database)] });
     } catch (error) {
       throw withHint(error, `${live} was rolled back to how it was; the safety backup is ${safetyBackupId}.`);
     }
@@ -135,7 +137,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     let keepOnFailure = false;
     try {
       onProgress?.({ phase: 'restore', message: `restoring ${manifest.id} into new database ${database}` });
-      await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, ...filterArgs, '--exit-on-error', `--dbname=${database}`] });
+      await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, ...filterArgs, '--exit-on-error', dbnameArg(database)] });
       consistency = await analyzeAndCheck(target, manifest, selected, options);
       const failed = consistency.filter((c) => !c.ok);
       if (failed.length) {

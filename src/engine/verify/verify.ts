@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { LifelineError, isLifelineError, throwIfAborted } from '../../errors.js';
 import type { VerifyLevel } from '../../config/schema.js';
-import { describeConn, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
+import { dbnameArg, describeConn, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
 import { createCluster } from '../../postgres/cluster.js';
 import { findTool } from '../../postgres/tools.js';
@@ -191,7 +191,7 @@ async function restoreAndCheck(
         repo,
         manifest,
         pgRestore: options.pgRestore,
-        args: ['--no-owner', '--no-privileges', '--exit-on-error', `--dbname=${database}`],
+        args: ['--no-owner', '--no-privileges', '--exit-on-error', dbnameArg(database)],
         conn: target,
         signal,
         onProgress,

@@ -10,6 +10,7 @@ import type { Store } from '../../storage/store.js';
 import type { ProgressCallback } from '../progress.js';
 import { REPOSITORY_INFO_KEY, ensureRepository, findWalObject } from './archive-store.js';
 import { archiveCommand } from './command.js';
+import { quoteLiteral } from '../backup/fingerprint.js';
 import { parseWalName } from './names.js';
 import type { WalCompression } from './object-format.js';
 
@@ -108,7 +109,7 @@ export async function applyArchiving(conn: ConnInfo, plan: ArchivingPlan, option
     const changed = state.settings.filter((s) => !s.ok);
     for (const setting of changed) {
       try {
-        await client.query(`ALTER SYSTEM SET ${setting.name} = '${setting.wanted.replace(/'/g, "''")}'`);
+        await client.query(`ALTER SYSTEM SET ${setting.name} = ${quoteLiteral(setting.wanted)}`);
       } catch (error) {
         throw new LifelineError('DB_PRIVILEGE', `ALTER SYSTEM SET ${setting.name} failed: ${(error as Error).message}`, {
           hint: 'Run it as a superuser, or set the values in postgresql.conf by hand (lifeline archiving setup shows them).',

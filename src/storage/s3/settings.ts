@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LifelineError } from '../../errors.js';
+import { redactText } from '../../redact.js';
 
 /*
  * Storage settings (config `repository.mode`, `repository.group`, `repository.s3`), read without
@@ -52,14 +53,14 @@ export function parseS3Url(url: string): S3Location {
   const match = /^s3:\/\/([^/?#]*)([^?#]*)(\?[^#]*)?$/.exec(url);
   const bucket = match?.[1] ?? '';
   if (!match || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new LifelineError('USAGE', `Not a valid S3 repository URL: ${url}`, {
+    throw new LifelineError('USAGE', `Not a valid S3 repository URL: ${redactText(url)}`, {
       hint: 'Write s3://<bucket>/<prefix>; bucket names are 3-63 lowercase letters, digits, dots and hyphens.',
     });
   }
   const segments = (match[2] ?? '').split('/').filter((segment) => segment !== '');
   for (const segment of segments) {
     if (segment === '.' || segment === '..' || !/^[A-Za-z0-9._+=@,-]+$/.test(segment)) {
-      throw new LifelineError('USAGE', `Unsupported prefix segment "${segment}" in ${url}`, {
+      throw new LifelineError('USAGE', `Unsupported prefix segment "${redactText(segment)}" in ${redactText(url)}`, {
         hint: 'Use letters, digits and . _ + = @ , - in the prefix.',
       });
     }
@@ -71,7 +72,7 @@ export function parseS3Url(url: string): S3Location {
     else if (name === 'endpoint') overrides.endpoint = value;
     else if (name === 'forcePathStyle') overrides.forcePathStyle = value !== 'false' && value !== '0';
     else {
-      throw new LifelineError('USAGE', `Unknown option "${name}" in ${url}`, { hint: 'S3 URLs take ?region=, ?endpoint= and ?forcePathStyle=.' });
+      throw new LifelineError('USAGE', `Unknown option "${name}" in ${redactText(url)}`, { hint: 'S3 URLs take ?region=, ?endpoint= and ?forcePathStyle=.' });
     }
   }
   return { bucket, prefix: segments.length ? `${segments.join('/')}/` : '', overrides };
@@ -189,8 +190,14 @@ export function resolveS3(url: string, settings: S3Settings = {}, env: NodeJS.Pr
   const merged: S3Settings = { ...settings, ...location.overrides };
   const endpoint = merged.endpoint || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
   if (endpoint !== undefined && !/^https?:\/\/[^/]+/i.test(endpoint)) {
-    throw new LifelineError('CONFIG_INVALID', `The S3 endpoint "${endpoint}" is not an http(s) URL`, {
+    throw new LifelineError('CONFIG_INVALID', `The S3 endpoint "${redactText(endpoint)}" is not an http(s) URL`, {
       hint: 'Write it as https://host[:port] (repository.s3.endpoint, AWS_ENDPOINT_URL_S3 or ?endpoint=).',
+    });
+  }
+  // Credentials in the endpoint would travel into logs, archive_command and restore_command.
+  if (endpoint !== undefined && /^https?:\/\/[^/?#]*@/i.test(endpoint)) {
+    throw new LifelineError('CONFIG_INVALID', `The S3 endpoint "${redactText(endpoint)}" carries credentials`, {
+      hint: 'Give S3 credentials through the AWS credential chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE), never in a URL.',
     });
   }
   const region = merged.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined);

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { redactText } from '../../redact.js';
 
 export type AsyncState<T> = { status: 'loading' } | { status: 'ready'; value: T } | { status: 'error'; message: string };
 
@@ -10,7 +11,7 @@ export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[] = [
     let live = true;
     load().then(
       (value) => live && setState({ status: 'ready', value }),
-      (error: unknown) => live && setState({ status: 'error', message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => live && setState({ status: 'error', message: redactText(error instanceof Error ? error.message : String(error)) }),
     );
     return () => {
       live = false;

@@ -23,6 +23,7 @@ import { InactiveContext, PRIORITY, useKeypress } from '../key/KeypressContext.j
 import type { RunController, RunSnapshot } from '../state/runController.js';
 import type { StartRunOptions, TuiServices } from '../services.js';
 import { colors } from '../theme.js';
+import { redactText } from '../../redact.js';
 
 type Overlay = 'help' | 'contacts' | 'abort' | undefined;
 
@@ -58,7 +59,7 @@ export function RunbookScreen({
     if (started.current) return;
     started.current = true;
     services.startRun(options, controller).catch((error: unknown) => {
-      controller.fail({ message: error instanceof Error ? error.message : String(error), exitCode: 1 });
+      controller.fail({ message: redactText(error instanceof Error ? error.message : String(error)), exitCode: 1 });
     });
   }, [services, controller, options]);
 
