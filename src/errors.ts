@@ -42,6 +42,12 @@ export type ErrorCode =
   | 'ARCHIVING_BROKEN'
   /** Point-in-time recovery failed or did not reach its target. */
   | 'PITR_FAILED'
+  /** Encryption: a key is needed (an encrypted object, an encrypted repository) and none is set. */
+  | 'KEY_MISSING'
+  /** Encryption: the object was encrypted with a key that is not among the loaded ones. */
+  | 'KEY_WRONG'
+  /** Encryption: a chunk failed authentication (the stored bytes were truncated, reordered or altered). */
+  | 'DECRYPT_FAILED'
   | 'ABORTED';
 
 export const EXIT = {

@@ -3,6 +3,8 @@ import { alertSinkSchema, policySchema } from './policy.js';
 
 /** One definition of every setting: validation, types and the docs table derive from it. */
 
+const absolutePath = z.string().refine((value) => value.startsWith('/'), 'an absolute path');
+
 const qualifiedPattern = z.string().regex(/^[^.\s]+\.[^.\s]+$/, 'schema.table (wildcards * and ? allowed)');
 
 export const targetSchema = z
@@ -118,7 +120,8 @@ export const configSchema = z
     alerts: z.array(alertSinkSchema).default([]),
     runbookDir: z.string().optional(),
     timezone: z.string().optional().describe('IANA zone used to show and read times, e.g. Europe/Berlin'),
-    encryptionKeyFile: z.string().optional(),
+    encryptionKeyFile: absolutePath.optional().describe('file holding the current encryption key (64 hex characters); LIFELINE_ENCRYPTION_KEY takes precedence'),
+    encryptionKeyringFile: absolutePath.optional().describe('file of older keys, one a line, that still decrypt (key rotation)'),
   })
   .strict();
 

@@ -3,11 +3,14 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { LifelineError } from '../errors.js';
 import { redactValue } from '../redact.js';
+import { EMPTY_KEYRING, keyNotLoaded, type Keyring } from './crypto/keys.js';
+import { ENCRYPTION_MARKER_KEY, decrypting, encryptionFacts, getData, prepareDataWrites, putData } from './crypto/objects.js';
 import { compareBackupIdsNewestFirst, reserveBackupId, validateBackupRef } from './backup-id.js';
 import { acquireLock, type AcquireLockOptions, type ReleaseLock } from './lock.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { currentProcess, processLiveness } from './process-identity.js';
 import { readObjectText } from './read-object.js';
+import type { Transform } from 'node:stream';
 import type { GetOptions, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
 import {
   highestLevel,
@@ -21,6 +24,7 @@ import {
 /*
  * The repository layout (DESIGN.md "The repository"), the same on every Store:
  *   lifeline.json                    format version and creation facts
+ *   encryption.json                  present once the repository holds encrypted objects (crypto/objects.ts)
  *   lock, locks/                     the repository lock (lock.ts)
  *   backups/<id>/.reserved           the id's claim (a backup without manifest does not exist)
  *   backups/<id>/<object>            data.dump.zst, base.tar, ...
@@ -35,7 +39,7 @@ export const REPOSITORY_INFO_KEY = 'lifeline.json';
 const MANIFEST_NAME = 'manifest.json';
 const RESERVATION_NAME = '.reserved';
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+=@,-]*$/;
-const LIFELINE_TOP_LEVEL = [REPOSITORY_INFO_KEY, 'lock', 'locks/', 'backups/', 'wal/', 'audit/'];
+const LIFELINE_TOP_LEVEL = [REPOSITORY_INFO_KEY, ENCRYPTION_MARKER_KEY, 'lock', 'locks/', 'backups/', 'wal/', 'audit/'];
 
 const repositoryInfoSchema = z.looseObject({
   formatVersion: z.number().int().positive(),
@@ -128,6 +132,12 @@ export interface IncompleteBackup {
 export interface RepositoryOptions {
   /** The level a backup must pass to count as verified (default 'archive'). */
   minimumVerifiedLevel?: VerifyLevel;
+  /**
+   * Encryption keys: data objects are written encrypted with the current one and read with any
+   * (default none: plain writes, and only unencrypted objects read). A function is called once,
+   * when a key is first needed. openRepository() loads them from the environment and config.
+   */
+  keyring?: Keyring | (() => Keyring);
 }
 
 /** The DESIGN.md layout over a Store. Writers should hold the repository lock (`acquireLock`). */
@@ -136,10 +146,21 @@ export class Repository {
   readonly minimumVerifiedLevel: VerifyLevel;
   #info?: Promise<RepositoryInfo | undefined>;
   #initialized?: Promise<RepositoryInfo>;
+  #keyring: Keyring | (() => Keyring);
+  #dataWritesReady?: Promise<void>;
+  /** Backups this instance stored encrypted objects for: their manifests record the key. */
+  readonly #sealedBackups = new Set<string>();
 
   constructor(store: Store, options: RepositoryOptions = {}) {
     this.store = store;
     this.minimumVerifiedLevel = options.minimumVerifiedLevel ?? 'archive';
+    this.#keyring = options.keyring ?? EMPTY_KEYRING;
+  }
+
+  /** The encryption keys (loaded on first use). */
+  get keyring(): Keyring {
+    if (typeof this.#keyring === 'function') this.#keyring = this.#keyring();
+    return this.#keyring;
   }
 
   get location(): string {
@@ -169,10 +190,30 @@ export class Repository {
     return this.#initialized;
   }
 
-  /** Any write into the layout (WAL, audit copies, ...): initialises the repository first. */
+  /**
+   * Any data write into the layout (backup objects, WAL, audit copies): initialises the
+   * repository first and encrypts with the current key, if any. Metadata (manifests,
+   * verification records, reservations) is written to the store directly, as plain JSON.
+   */
   async put(key: string, body: Readable | Buffer | string, options?: PutOptions): Promise<PutResult> {
-    await this.initialize();
-    return this.store.put(key, body, options);
+    await this.prepareDataWrites();
+    return putData(this.store, this.keyring, key, body, options);
+  }
+
+  /**
+   * Initialises the repository and settles encryption before data is written: with a key, marks
+   * the repository encrypted; without one, refuses (KEY_MISSING) when it already is. Backups call
+   * it before starting their tools, so a run without its key fails before any work.
+   */
+  prepareDataWrites(): Promise<void> {
+    this.#dataWritesReady ??= (async () => {
+      await this.initialize();
+      await prepareDataWrites(this.store, this.keyring, 'backups');
+    })().catch((error: unknown) => {
+      this.#dataWritesReady = undefined;
+      throw error;
+    });
+    return this.#dataWritesReady;
   }
 
   /**
@@ -205,11 +246,35 @@ export class Repository {
 
   putBackupObject(id: string, name: string, body: Readable | Buffer | string, options?: PutOptions): Promise<PutResult> {
     if (name === MANIFEST_NAME) throw new Error('Write the manifest with writeManifest()');
+    if (this.keyring.current) this.#sealedBackups.add(id);
     return this.put(backupKey(id, name), body, options);
   }
 
-  getBackupObject(id: string, name: string, options?: GetOptions): Promise<Readable> {
-    return this.store.get(backupKey(id, name), options);
+  /** A backup object's plain bytes (decrypted when it was stored encrypted). */
+  getBackupObject(id: string, name: string, options?: GetOptions & { encrypted?: boolean }): Promise<Readable> {
+    return getData(this.store, this.keyring, backupKey(id, name), options);
+  }
+
+  /** Any data object's plain bytes (WAL, audit copies); see getBackupObject. */
+  getData(key: string, options?: GetOptions & { encrypted?: boolean }): Promise<Readable> {
+    return getData(this.store, this.keyring, key, options);
+  }
+
+  /**
+   * Throws KEY_MISSING / KEY_WRONG, naming the key, when `manifest`'s backup is encrypted with a
+   * key that is not loaded: callers check before any work rather than fail halfway.
+   */
+  assertCanDecrypt(manifest: Manifest): void {
+    const fingerprint = manifest.encryption?.keyFingerprint;
+    if (fingerprint && !this.keyring.keys.some((key) => key.fingerprint === fingerprint)) throw keyNotLoaded(`backup ${manifest.id}`, fingerprint, this.keyring);
+  }
+
+  /**
+   * For pipelines that hash the bytes as stored and then use them: a Transform that decrypts
+   * `key`'s bytes (or passes an unencrypted object through).
+   */
+  decrypting(key: string, options: { encrypted?: boolean } = {}): Transform {
+    return decrypting(this.keyring, key, options);
   }
 
   /**
@@ -217,6 +282,9 @@ export class Repository {
    * writes it (ifNotExists): from this moment the backup exists.
    */
   async writeManifest(manifest: Manifest): Promise<PutResult> {
+    // Objects this instance encrypted: the manifest names the key (a copy keeps the source's facts).
+    const facts = this.#sealedBackups.has(manifest.id) ? encryptionFacts(this.keyring) : undefined;
+    if (facts && !manifest.encryption) manifest = { ...manifest, encryption: facts };
     const parsed = manifestSchema.safeParse(manifest);
     if (!parsed.success) throw new Error(`Invalid manifest for ${manifest.id}: ${describeZodError(parsed.error)}`);
     const { id } = parsed.data;

@@ -110,7 +110,7 @@ export interface CliResult {
 }
 
 /** Variables that would make the CLI pick a real database or another home instead of the test's. */
-const LEAKY_ENV = ['PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD', 'PGSERVICE', 'LIFELINE_DB', 'LIFELINE_REPO', 'LIFELINE_HOME', 'LIFELINE_ENCRYPTION_KEY'];
+const LEAKY_ENV = ['PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD', 'PGSERVICE', 'LIFELINE_DB', 'LIFELINE_REPO', 'LIFELINE_HOME', 'LIFELINE_ENCRYPTION_KEY', 'LIFELINE_KEYRING'];
 
 /**
  * Runs the built CLI (`node bin/lifeline.js`, so `npm run build` first) and never throws on a

@@ -31,13 +31,19 @@ export function registerArchiving(program: Command, run: Run): void {
         const { archivingState, applyArchiving, shareRepositoryWithServer } = await import('../../engine/wal/archiving.js');
         const { restoreCommand } = await import('../../engine/wal/command.js');
         const { repo, target } = await where(ctx);
-        const plan = { repo: repo.url, archiveTimeout, compression: flags.compress as 'zstd' | 'gzip' | undefined };
+        const keys = { keyFile: ctx.config.encryptionKeyFile, keyringFile: ctx.config.encryptionKeyringFile };
+        const plan = { repo: repo.url, archiveTimeout, compression: flags.compress as 'zstd' | 'gzip' | undefined, ...keys };
+        if (ctx.env.LIFELINE_ENCRYPTION_KEY && !keys.keyFile) {
+          ctx.out.note('warning: the encryption key comes from LIFELINE_ENCRYPTION_KEY, which archive_command (run by the server) does not see: put it in a file readable by the server\'s OS user and `lifeline config set encryptionKeyFile <file>`');
+        } else if (keys.keyFile) {
+          ctx.out.note(`archive_command reads the key from ${keys.keyFile}: the server's OS user must be able to read it`);
+        }
         const state = await archivingState(target.conn, plan, { signal: ctx.signal });
         ctx.out.line(`archiving for ${target.label} into ${repo.url}:`);
         for (const s of state.settings) {
           ctx.out.line(`  ${s.ok ? 'ok     ' : 'CHANGE '} ${s.name} = ${s.wanted}${s.ok ? '' : `   (now: ${s.current || '(empty)'})`}${!s.ok && s.restart ? '   [needs a restart]' : ''}`);
         }
-        ctx.out.line(`  restore_command for recoveries (lifeline pitr writes it itself): ${restoreCommand({ repo: repo.url })}`);
+        ctx.out.line(`  restore_command for recoveries (lifeline pitr writes it itself): ${restoreCommand({ repo: repo.url, ...keys })}`);
         let applied: { changed: string[]; restartNeeded: boolean; shared: string[] } | undefined;
         if (flags.apply) {
           const { openStore } = await import('../../storage/open-store.js');

@@ -18,6 +18,8 @@ import { registerWal } from './wal.js';
 import { registerArchiving } from './archiving.js';
 import { registerPitr } from './pitr.js';
 import { registerCopy } from './copy.js';
+import { registerKeygen } from './keygen.js';
+import { registerCat } from './cat.js';
 
 /** Every command, one file each. Keep imports here light: heavy modules load inside actions. */
 export function registerCommands(program: Command, run: Run): void {
@@ -39,6 +41,8 @@ export function registerCommands(program: Command, run: Run): void {
   registerArchiving(program, run);
   registerPitr(program, run);
   registerCopy(program, run);
+  registerKeygen(program, run);
+  registerCat(program, run);
   program.action(() => {
     program.outputHelp();
   });

@@ -22,6 +22,10 @@ export const FETCH_NOT_FOUND_EXIT = 1;
 interface WalFlags {
   repo?: string;
   compress?: string;
+  /** The current encryption key's file (archive_command cannot see the operator's environment). */
+  keyFile?: string;
+  /** A keyring file of older keys. */
+  keyring?: string;
   json?: boolean;
 }
 
@@ -30,19 +34,23 @@ export function registerWal(program: Command, run: Run): void {
     .command('wal-push <path>')
     .description('archive one WAL file into the repository (archive_command = \'lifeline wal-push --repo <repo> %p\')')
     .option('--compress <algorithm>', 'zstd (default when installed) or gzip')
+    .option('--key-file <file>', 'encrypt with the key in this file (else LIFELINE_ENCRYPTION_KEY or the configured encryptionKeyFile)')
+    .option('--keyring <file>', 'older keys, one a line (to compare with a file archived under an older key)')
     .action(
       run<WalFlags>(async (ctx, flags, [file]) => {
         if (flags.compress !== undefined && flags.compress !== 'zstd' && flags.compress !== 'gzip') {
           throw new LifelineError('USAGE', `--compress must be zstd or gzip, not "${flags.compress}".`);
         }
-        return walPushCommand({ repo: ctx.repo().url, file, compress: flags.compress, out: ctx.out });
+        return walPushCommand({ repo: ctx.repo().url, file, compress: flags.compress, flags, out: ctx.out });
       }),
     );
   program
     .command('wal-fetch <name> <dest>')
     .description(`fetch one WAL file for restore_command; exit 1 only when it is not archived, ${FETCH_FATAL_EXIT} on any other failure (aborts recovery)`)
+    .option('--key-file <file>', 'the current encryption key (else LIFELINE_ENCRYPTION_KEY or the configured encryptionKeyFile)')
+    .option('--keyring <file>', 'older keys, one a line')
     .action(
-      run(async (ctx, _flags, [name, dest]) => walFetchCommand({ repo: ctx.repo().url, name, dest, out: ctx.out })),
+      run<WalFlags>(async (ctx, flags, [name, dest]) => walFetchCommand({ repo: ctx.repo().url, name, dest, flags, out: ctx.out })),
     );
 }
 
@@ -54,7 +62,7 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const flags: WalFlags = {};
   const positional: string[] = [];
-  const withValue = new Set(['--repo', '--db', '--target', '--compress']);
+  const withValue = new Set(['--repo', '--db', '--target', '--compress', '--key-file', '--keyring']);
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
     if (token === '--') {
@@ -69,6 +77,8 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
         if (value === undefined) return usage(positional[0], `${flag} needs a value`, flags);
         if (flag === '--repo') flags.repo = value;
         if (flag === '--compress') flags.compress = value;
+        if (flag === '--key-file') flags.keyFile = value;
+        if (flag === '--keyring') flags.keyring = value;
         continue;
       }
       if (flag === '--json') flags.json = true;
@@ -92,10 +102,10 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
     if (flags.compress !== undefined && flags.compress !== 'zstd' && flags.compress !== 'gzip') {
       return usage(command, `--compress must be zstd or gzip, not "${flags.compress}"`, flags);
     }
-    return walPushCommand({ repo, file: args[0], compress: flags.compress, out });
+    return walPushCommand({ repo, file: args[0], compress: flags.compress, flags, out });
   }
   if (args.length !== 2) return usage(command, 'expects two arguments: the WAL file name (%f) and the destination (%p)', flags);
-  return walFetchCommand({ repo, name: args[0], dest: args[1], out });
+  return walFetchCommand({ repo, name: args[0], dest: args[1], flags, out });
 }
 
 function usage(command: string | undefined, message: string, flags: WalFlags): number {
@@ -160,12 +170,37 @@ async function openWalStore(repo: string) {
   return openStore(repo, settings);
 }
 
-async function walPushCommand(options: { repo: string; file: string; compress?: string; out: Output }): Promise<number> {
+/**
+ * The keys: only the files --key-file / --keyring name when either is given (archive_command and
+ * restore_command name them: the environment the server passes on may name files its OS user
+ * cannot read); else the environment and the config's key files when this OS user can read the
+ * config (see openWalStore). A malformed or unreadable key is an error.
+ */
+async function walKeyring(flags: WalFlags) {
+  const { loadKeyring, readKeySettings } = await import('../../storage/crypto/keys.js');
+  if (flags.keyFile !== undefined || flags.keyring !== undefined) {
+    const absolute = (file: string) => path.resolve(file);
+    return loadKeyring({
+      env: {},
+      settings: { keyFile: flags.keyFile && absolute(flags.keyFile), keyringFile: flags.keyring && absolute(flags.keyring) },
+    });
+  }
+  let settings;
+  try {
+    settings = readKeySettings();
+  } catch {
+    settings = {};
+  }
+  return loadKeyring({ settings });
+}
+
+async function walPushCommand(options: { repo: string; file: string; compress?: string; flags: WalFlags; out: Output }): Promise<number> {
   const { out } = options;
   try {
     const { walPush } = await import('../../engine/wal/push.js');
     const store = await openWalStore(options.repo);
-    const result = await walPush({ store, file: options.file, compression: options.compress as 'zstd' | 'gzip' | undefined });
+    const keyring = await walKeyring(options.flags);
+    const result = await walPush({ store, keyring, file: options.file, compression: options.compress as 'zstd' | 'gzip' | undefined });
     out.result({ walPush: result });
     return EXIT.ok;
   } catch (error) {
@@ -173,13 +208,15 @@ async function walPushCommand(options: { repo: string; file: string; compress?: 
   }
 }
 
-async function walFetchCommand(options: { repo: string; name: string; dest: string; out: Output }): Promise<number> {
+async function walFetchCommand(options: { repo: string; name: string; dest: string; flags: WalFlags; out: Output }): Promise<number> {
   const { out } = options;
   try {
     const { walFetch } = await import('../../engine/wal/fetch.js');
     const store = await openWalStore(options.repo);
+    const keyring = await walKeyring(options.flags);
     const result = await walFetch({
       store,
+      keyring,
       name: options.name,
       dest: options.dest,
       onRetry: (error, attempt) => out.note(`lifeline wal-fetch ${options.name}: attempt ${attempt} failed (${error.message}); retrying`),

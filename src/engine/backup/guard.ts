@@ -1,6 +1,7 @@
 import readline from 'node:readline';
 import { Transform, type Readable } from 'node:stream';
-import type { PutResult, Store } from '../../storage/store.js';
+import type { Repository } from '../../storage/repository.js';
+import type { PutResult } from '../../storage/store.js';
 
 /**
  * The last stage before the store: counts the bytes as they pass and, at the end, fails the stream
@@ -36,19 +37,21 @@ export function stderrTail(stream: Readable, onLine?: (line: string) => void, si
 }
 
 /**
- * Stores the guarded stream; when the store fails first (full disk, Ctrl-C) the producer is killed
- * so it does not write on into a closed pipe, and nothing is left running.
+ * Stores the guarded stream as backup object `name` (encrypted when the repository has a key);
+ * when the store fails first (full disk, Ctrl-C) the producer is killed so it does not write on
+ * into a closed pipe, and nothing is left running.
  */
 export async function storeFromProducer(options: {
-  store: Store;
-  key: string;
+  repo: Repository;
+  id: string;
+  name: string;
   body: Transform;
   producer: { kill(): boolean } & PromiseLike<unknown>;
   piping: Promise<unknown>;
   signal?: AbortSignal;
 }): Promise<PutResult> {
   try {
-    return await options.store.put(options.key, options.body, { signal: options.signal });
+    return await options.repo.putBackupObject(options.id, options.name, options.body, { signal: options.signal });
   } catch (error) {
     options.producer.kill();
     await Promise.allSettled([options.producer, options.piping]);

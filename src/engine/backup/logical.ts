@@ -68,7 +68,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const pgDump = await findTool('pg_dump', { major: facts.major });
     const codec = compressor(options.compression, options.compressionLevel);
 
-    await repo.initialize();
+    await repo.prepareDataWrites();
     if (!options.holdsLock) {
       release = await repo.acquireLock({
         command: `lifeline backup (${options.label})`,
@@ -120,7 +120,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const storingGlobals = storeGlobals(client, repo, id, { conn, major: facts.major, signal });
     storingGlobals.catch(() => undefined);
 
-    const put = await storeFromProducer({ store: repo.store, key: repo.backupKey(id, objectName), body: guard, producer: dump, piping, signal });
+    const put = await storeFromProducer({ repo, id, name: objectName, body: guard, producer: dump, piping, signal });
     progress({ phase: 'fingerprint', message: `counting rows in ${tables.length} tables (same snapshot)` });
     const tableFacts = await fingerprinting.catch(lockTimeout);
     const globals = await storingGlobals;

@@ -54,6 +54,8 @@ export async function physicalBackup(options: PhysicalBackupOptions): Promise<Ph
   const progress = throttle(options.onProgress);
   const archiveTimeoutMs = options.archiveTimeoutMs ?? 60_000;
   const startedAt = new Date();
+  // Before any work: an encrypted repository refuses a run without its key.
+  await repo.prepareDataWrites();
   progress({ phase: 'connect', message: 'connecting to the database' });
   const client = await connect(conn, { signal });
   let facts;
@@ -115,7 +117,7 @@ export async function physicalBackup(options: PhysicalBackupOptions): Promise<Ph
       },
     });
     const piping = pipeline(child.stdout as Readable, peek, compress, guard).catch((error: unknown) => guard.destroy(error as Error));
-    const put = await storeFromProducer({ store: repo.store, key: repo.backupKey(id, objectName), body: guard, producer: child, piping, signal });
+    const put = await storeFromProducer({ repo, id, name: objectName, body: guard, producer: child, piping, signal });
     const finishedBackupAt = new Date();
 
     const label = peek.captured.get('backup_label')?.toString('utf8');

@@ -3,6 +3,7 @@ import { Transform, type Readable } from 'node:stream';
 import { LifelineError, throwIfAborted } from '../../errors.js';
 import type { ProgressCallback } from '../progress.js';
 import type { Manifest } from '../../storage/manifest.js';
+import { carryEncryptionMark } from '../../storage/crypto/objects.js';
 import { backupKey, backupPrefix, manifestKey, type Repository } from '../../storage/repository.js';
 import type { Store } from '../../storage/store.js';
 
@@ -10,7 +11,9 @@ import type { Store } from '../../storage/store.js';
  * A second copy of backups (and the WAL archive) in another repository: objects first, each
  * streamed, hashed on the way and re-read from the destination to prove its sha256, the
  * verification records next, the manifest LAST (so an interrupted copy leaves no backup there).
- * What the destination already holds with the same sha256 is not copied again.
+ * What the destination already holds with the same sha256 is not copied again. Objects travel as
+ * stored: encrypted ones stay encrypted (no key is needed to copy), and the destination is marked
+ * encrypted like the source.
  */
 
 export type ObjectOutcome = 'copied' | 'same';
@@ -56,6 +59,7 @@ export async function copyBackups(options: CopyOptions): Promise<CopyResult> {
   const release = await to.acquireLock({ command: 'lifeline copy', wait: options.lockWaitMs ?? 30_000, signal });
   try {
     await to.initialize();
+    await carryEncryptionMark(from.store, to.store);
     const result: CopyResult = { from: from.location, to: to.location, backups: [] };
     for (const id of [...new Set(ids)]) {
       throwIfAborted(signal);
@@ -82,7 +86,7 @@ export async function copyVerifiedBackup(options: {
 }): Promise<CopyResult | undefined> {
   if (!options.copyTo || !options.verified) return undefined;
   const { openRepository } = await import('../../storage/open-repository.js');
-  const to = await openRepository(options.copyTo, { minimumVerifiedLevel: options.from.minimumVerifiedLevel });
+  const to = await openRepository(options.copyTo, { minimumVerifiedLevel: options.from.minimumVerifiedLevel, keyring: () => options.from.keyring });
   return copyBackups({ from: options.from, to, backups: [options.id], wal: true, signal: options.signal, onProgress: options.onProgress });
 }
 

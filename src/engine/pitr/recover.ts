@@ -2,13 +2,14 @@ import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LifelineError, abortError, isLifelineError, throwIfAborted } from '../../errors.js';
 import { createCluster, type Cluster, type Settings } from '../../postgres/cluster.js';
 import { connect } from '../../postgres/client.js';
 import { chownToServerUser, ensureTraversable, runAsServerUser } from '../../postgres/server-user.js';
+import { formatKeyring } from '../../storage/crypto/keys.js';
 import type { Manifest } from '../../storage/manifest.js';
 import type { Repository } from '../../storage/repository.js';
 import { decompressor } from '../compress/codec.js';
@@ -57,6 +58,7 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
   const { repo, backup, signal } = options;
   const progress = options.onProgress ?? (() => undefined);
   const dataDir = path.resolve(options.dataDir);
+  repo.assertCanDecrypt(backup);
   if (fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
     throw new LifelineError('RESTORE_REFUSED', `${dataDir} exists and is not empty`, { hint: 'Name a new folder for the recovered cluster.' });
   }
@@ -71,7 +73,10 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
   fs.writeFileSync(path.join(dataDir, 'recovery.signal'), '', { mode: 0o600 });
   const extractMs = Date.now() - extractStarted;
 
-  const command = restoreCommand({ repo: options.walRepoUrl ?? repo.location });
+  // restore_command runs as the server's user without our environment: the keys reach it in a
+  // private keyring file that lives only as long as the recovery.
+  const keyringFile = repo.keyring.keys.length ? path.join(path.resolve(options.clusterDir), 'wal-keyring') : undefined;
+  const command = restoreCommand({ repo: options.walRepoUrl ?? repo.location, keyringFile });
   const settings: Settings =
     options.target === 'immediate'
       ? { recovery_target: 'immediate' }
@@ -92,28 +97,35 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
     },
   });
   await chownToServerUser(path.join(dataDir, 'recovery.signal'));
-  await preflightRestoreCommand(cluster, command, backup, signal);
-
-  const recoverStarted = Date.now();
-  const timeoutMs = options.timeoutMs ?? 3600_000;
-  progress({ phase: 'recover', message: `starting recovery on port ${cluster.port} (restore_command: lifeline wal-fetch)` });
+  if (keyringFile) {
+    fs.writeFileSync(keyringFile, formatKeyring(repo.keyring.keys), { mode: 0o600 });
+    await chownToServerUser(keyringFile);
+  }
   try {
+    await preflightRestoreCommand(cluster, command, backup, signal);
+    const recoverStarted = Date.now();
+    const timeoutMs = options.timeoutMs ?? 3600_000;
+    progress({ phase: 'recover', message: `starting recovery on port ${cluster.port} (restore_command: lifeline wal-fetch)` });
     try {
-      await cluster.start({ signal, timeoutSeconds: Math.ceil(timeoutMs / 1000) });
+      try {
+        await cluster.start({ signal, timeoutSeconds: Math.ceil(timeoutMs / 1000) });
+      } catch (error) {
+        if (!isLifelineError(error) || error.code !== 'SANDBOX') throw error;
+        throw recoveryFailure(cluster, options.target);
+      }
+      const timeline = await waitForPromotion(cluster, options.target, recoverStarted + timeoutMs, signal, progress);
+      const proof = await proveTarget(cluster, dataDir, options.target);
+      return { cluster, timeline, ...proof, timings: { extractMs, recoverMs: Date.now() - recoverStarted } };
     } catch (error) {
-      if (!isLifelineError(error) || error.code !== 'SANDBOX') throw error;
-      throw recoveryFailure(cluster, options.target);
+      await cluster.stop({ mode: 'immediate' }).catch(() => undefined);
+      throw error;
     }
-    const timeline = await waitForPromotion(cluster, options.target, recoverStarted + timeoutMs, signal, progress);
-    const proof = await proveTarget(cluster, dataDir, options.target);
-    return { cluster, timeline, ...proof, timings: { extractMs, recoverMs: Date.now() - recoverStarted } };
-  } catch (error) {
-    await cluster.stop({ mode: 'immediate' }).catch(() => undefined);
-    throw error;
+  } finally {
+    if (keyringFile) fs.rmSync(keyringFile, { force: true });
   }
 }
 
-/** Streams the base tar out of the repository into `dataDir`, checking its sha256 on the way. */
+/** Streams the base tar out of the repository into `dataDir`, checking its sha256 (as stored) on the way. */
 async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: string, signal?: AbortSignal): Promise<void> {
   const object = backup.objects.find((o) => o.name.startsWith('base.tar'));
   if (!object) throw new LifelineError('REPO_CORRUPT', `Backup ${backup.id} has no base.tar object`);
@@ -128,7 +140,9 @@ async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: st
   // --ignore-zeros: tar reads to the end of its input. Without it, tar exits at the end-of-archive
   // blocks, sometimes before we close its stdin, and the stream fails with a premature close.
   const tar = execa('tar', ['-x', '--ignore-zeros', '-f', '-', '-C', dataDir, '--no-same-owner'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false, cancelSignal: signal });
-  await Promise.all([pipeline((await repo.getBackupObject(backup.id, object.name, { signal })) as Readable, hasher, decompress, tar.stdin!), done]);
+  const key = repo.backupKey(backup.id, object.name);
+  const decrypt = repo.decrypting(key, { encrypted: backup.encryption !== undefined });
+  await Promise.all([pipeline(await repo.store.get(key, { signal }), hasher, decrypt, decompress, tar.stdin!), done]);
   const result = await tar;
   if (signal?.aborted) throw abortError(signal);
   if (result.exitCode !== 0) throw new LifelineError('PITR_FAILED', `tar could not extract ${object.name}: ${String(result.stderr).trim().split('\n').pop()}`);

@@ -85,7 +85,7 @@ async function verifyArchive(options: VerifyBaseOptions): Promise<VerifyCheck[]>
     const { pipeline } = await import('node:stream/promises');
     const { stream, done } = decompressor(manifest.compression.algorithm).create(signal);
     const tar = execa('tar', ['-x', '--ignore-zeros', '-f', '-', '-C', dataDir, '--no-same-owner'], { stdin: 'pipe', reject: false, stderr: 'pipe', cancelSignal: signal });
-    await Promise.all([pipeline(await repo.getBackupObject(manifest.id, object.name, { signal }), stream, tar.stdin!), done]);
+    await Promise.all([pipeline(await repo.getBackupObject(manifest.id, object.name, { signal, encrypted: manifest.encryption !== undefined }), stream, tar.stdin!), done]);
     const result = await tar;
     if (result.exitCode !== 0) return [{ level: 'archive', name: 'base tar', ok: false, detail: `tar: ${String(result.stderr).trim()}` }];
     return [
@@ -104,7 +104,7 @@ async function runVerifyBackup(repo: Repository, manifest: Manifest, dataDir: st
   const timeline = manifest.timeline ?? 1;
   for (let n = lsnSegment(manifest.startLsn!, segmentSize); n <= lsnSegment(manifest.stopLsn!, segmentSize); n++) {
     const name = segmentName(timeline, n, segmentSize);
-    const fetched = await walFetch({ store: repo.store, name, dest: path.join(walDir, name), signal, attempts: 2 });
+    const fetched = await walFetch({ store: repo.store, keyring: repo.keyring, name, dest: path.join(walDir, name), signal, attempts: 2 });
     if (!fetched.found) return [{ level: 'archive', name: 'WAL archived', ok: false, detail: `${name}, which the backup needs, is not in the archive` }];
   }
   const tool = await findTool('pg_verifybackup', { major });

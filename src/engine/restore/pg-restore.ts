@@ -33,7 +33,8 @@ export async function pgRestoreFromBackup(options: {
 }): Promise<PgRestoreRun> {
   const { signal } = options;
   // zstd writes straight into pg_restore's stdin (an OS pipe between the two, as in a shell
-  // pipeline): the plain bytes never pass through Node, which only hashes the stored ones.
+  // pipeline): the uncompressed bytes never pass through Node, which hashes the stored ones
+  // (and decrypts them for an encrypted backup).
   const zstd =
     options.manifest.compression.algorithm === 'zstd'
       ? execa('zstd', ['-d', '-q', '-c'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: signal, reject: false })
@@ -66,7 +67,7 @@ export async function pgRestoreFromBackup(options: {
   let read: StreamedObject | undefined;
   let streamError: unknown;
   try {
-    read = await streamDump({ repo: options.repo, manifest: options.manifest, sink: (zstd ?? child).stdin!, stored: Boolean(zstd), signal, onProgress: options.onProgress });
+    read = await streamDump({ repo: options.repo, manifest: options.manifest, sink: (zstd ?? child).stdin!, compressed: Boolean(zstd), signal, onProgress: options.onProgress });
   } catch (error) {
     streamError = error;
     (zstd ?? child).stdin?.destroy();

@@ -79,6 +79,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   }
   const database = options.mode === 'into' ? options.into! : options.mode === 'in-place' ? live! : `${live}__restore_${stamp(now)}`.slice(0, 63);
   const keptAs = options.mode === 'swap' ? `${live}__pre_restore_${stamp(now)}`.slice(0, 63) : undefined;
+  repo.assertCanDecrypt(manifest);
 
   onProgress?.({ phase: 'integrity', message: `checking backup ${manifest.id} before touching anything` });
   const integrity = await checkIntegrity({ repo, manifest, signal, onProgress });

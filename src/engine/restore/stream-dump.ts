@@ -21,21 +21,23 @@ export function dumpObject(manifest: Manifest): StoredObject {
 }
 
 /**
- * Streams a stored dump, decompressed, into `sink` (usually a pg_restore's stdin), hashing the
- * stored bytes on the way so one read proves integrity and feeds the restore.
+ * Streams a stored dump, decrypted and decompressed, into `sink` (usually a pg_restore's stdin),
+ * hashing the stored bytes on the way so one read proves integrity and feeds the restore.
  */
 export async function streamDump(options: {
   repo: Repository;
   manifest: Manifest;
   sink: Writable;
-  /** Write the bytes as stored (the sink decompresses, e.g. a zstd process); default false. */
-  stored?: boolean;
+  /** Write the bytes compressed (the sink decompresses, e.g. a zstd process); default false. */
+  compressed?: boolean;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }): Promise<StreamedObject> {
   const { repo, manifest, sink, signal, onProgress } = options;
   const object = dumpObject(manifest);
-  const source: Readable = await repo.store.get(repo.backupKey(manifest.id, object.name), { signal });
+  const key = repo.backupKey(manifest.id, object.name);
+  const source: Readable = await repo.store.get(key, { signal });
+  const decrypt = repo.decrypting(key, { encrypted: manifest.encryption !== undefined });
   const hash = createHash('sha256');
   let size = 0;
   const meter = new Transform({
@@ -46,11 +48,11 @@ export async function streamDump(options: {
       callback(null, chunk);
     },
   });
-  if (options.stored) {
-    await pipeline(source, meter, sink, { signal });
+  if (options.compressed) {
+    await pipeline(source, meter, decrypt, sink, { signal });
   } else {
     const { stream: decompress, done } = decompressor(manifest.compression.algorithm).create(signal);
-    await Promise.all([pipeline(source, meter, decompress, sink, { signal }), done]);
+    await Promise.all([pipeline(source, meter, decrypt, decompress, sink, { signal }), done]);
   }
   return { object, size, sha256: hash.digest('hex') };
 }

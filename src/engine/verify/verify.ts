@@ -45,6 +45,8 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
   const startedAt = new Date().toISOString();
   const checks: VerifyCheck[] = [];
   let restoredInto: string | undefined;
+  // Integrity needs no key (it hashes the bytes as stored); the levels above read the contents.
+  if (levelRank(level) > levelRank('integrity')) repo.assertCanDecrypt(manifest);
 
   onProgress?.({ phase: 'integrity', message: `integrity: re-reading ${manifest.objects.length} object(s)` });
   checks.push(...(await checkIntegrity({ repo, manifest, signal, onProgress })));
@@ -136,7 +138,8 @@ async function readBaseArchive(repo: Repository, manifest: Manifest, signal?: Ab
   try {
     const { stream, done } = decompressor(manifest.compression.algorithm).create(signal);
     const discard = new Writable({ write: (_chunk, _enc, callback) => callback() });
-    await Promise.all([pipeline(await repo.store.get(repo.backupKey(manifest.id, object.name), { signal }), stream, peek, discard, { signal }), done]);
+    const stored = await repo.getBackupObject(manifest.id, object.name, { signal, encrypted: manifest.encryption !== undefined });
+    await Promise.all([pipeline(stored, stream, peek, discard, { signal }), done]);
   } catch (error) {
     if (signal?.aborted) throw error;
     return [{ level: 'archive', name: 'archive readable', ok: false, detail: `${object.name}: ${(error as Error).message}` }];
@@ -252,7 +255,7 @@ async function dropDatabase(server: ConnInfo, database: string): Promise<void> {
 async function createRoles(repo: Repository, manifest: Manifest, server: ConnInfo, signal?: AbortSignal): Promise<void> {
   if (!manifest.objects.some((o) => o.name === 'globals.sql')) return;
   const chunks: Buffer[] = [];
-  for await (const chunk of await repo.getBackupObject(manifest.id, 'globals.sql', { signal })) chunks.push(chunk as Buffer);
+  for await (const chunk of await repo.getBackupObject(manifest.id, 'globals.sql', { signal, encrypted: manifest.encryption !== undefined })) chunks.push(chunk as Buffer);
   const statements = Buffer.concat(chunks)
     .toString('utf8')
     .split(/;\s*\n/)

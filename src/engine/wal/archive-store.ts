@@ -1,5 +1,8 @@
 import os from 'node:os';
 import { LifelineError } from '../../errors.js';
+import { startsEncrypted, MAGIC } from '../../storage/crypto/format.js';
+import type { Keyring } from '../../storage/crypto/keys.js';
+import { ENCRYPTION_MARKER_KEY, getData } from '../../storage/crypto/objects.js';
 import type { Store } from '../../storage/store.js';
 import type { WalFileName } from './names.js';
 import { TRAILER_SIZE, WAL_EXTENSIONS, decodeTrailer, walFolder, type TrailerFacts, type WalCompression } from './object-format.js';
@@ -10,7 +13,7 @@ import { TRAILER_SIZE, WAL_EXTENSIONS, decodeTrailer, walFolder, type TrailerFac
  * These mirror repository.ts (REPOSITORY_INFO_KEY, its top-level names, the first-write rule).
  */
 export const REPOSITORY_INFO_KEY = 'lifeline.json';
-const LIFELINE_TOP_LEVEL = ['lifeline.json', 'lock', 'locks/', 'backups/', 'wal/', 'audit/'];
+const LIFELINE_TOP_LEVEL = ['lifeline.json', ENCRYPTION_MARKER_KEY, 'lock', 'locks/', 'backups/', 'wal/', 'audit/'];
 
 /** Whether lifeline.json is there (a stat, so a file another OS user wrote 0600 still counts). */
 export async function repositoryExists(store: Store): Promise<boolean> {
@@ -53,19 +56,31 @@ export async function findWalObject(store: Store, file: WalFileName): Promise<St
   return undefined;
 }
 
-/** The plain sha256 and size recorded in a stored WAL object's trailer (a ranged read). */
-export async function readTrailer(store: Store, object: StoredWal, signal?: AbortSignal): Promise<TrailerFacts> {
+/**
+ * The plain sha256 and size recorded in a stored WAL object's trailer: a ranged read of its last
+ * bytes, or for an encrypted object (whose trailer is inside the encryption) a read of the whole.
+ */
+export async function readTrailer(store: Store, object: StoredWal, keyring: Keyring, signal?: AbortSignal): Promise<TrailerFacts> {
   const size = TRAILER_SIZE[object.compression];
-  const chunks: Buffer[] = [];
-  if (object.size >= size) {
-    const stream = await store.get(object.key, { start: object.size - size, end: object.size - 1, signal });
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+  let facts = object.size >= size ? decodeTrailer(object.compression, await readRange(store, object.key, object.size - size, object.size - 1, signal)) : undefined;
+  if (!facts && object.size >= MAGIC.length && startsEncrypted(await readRange(store, object.key, 0, MAGIC.length - 1, signal))) {
+    let tail = Buffer.alloc(0);
+    for await (const chunk of await getData(store, keyring, object.key, { signal, encrypted: true })) {
+      tail = Buffer.concat([tail, chunk as Buffer]);
+      if (tail.length > size) tail = tail.subarray(tail.length - size);
+    }
+    facts = decodeTrailer(object.compression, tail);
   }
-  const facts = decodeTrailer(object.compression, Buffer.concat(chunks));
   if (!facts) {
     throw new LifelineError('REPO_CORRUPT', `${store.location}/${object.key} has no lifeline checksum trailer`, {
       hint: 'It was not written by lifeline wal-push (or was truncated); move it out of the archive and push the file again.',
     });
   }
   return facts;
+}
+
+async function readRange(store: Store, key: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(key, { start, end, signal })) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

@@ -9,7 +9,7 @@ import { chownToServerUser, ensureTraversable, serverUser } from '../../postgres
 import type { Store } from '../../storage/store.js';
 import type { ProgressCallback } from '../progress.js';
 import { REPOSITORY_INFO_KEY, ensureRepository, findWalObject } from './archive-store.js';
-import { archiveCommand } from './command.js';
+import { archiveCommand, type CommandKeys } from './command.js';
 import { quoteLiteral } from '../backup/fingerprint.js';
 import { parseWalName } from './names.js';
 import type { WalCompression } from './object-format.js';
@@ -39,7 +39,7 @@ export interface ArchivingState {
   ok: boolean;
 }
 
-export interface ArchivingPlan {
+export interface ArchivingPlan extends CommandKeys {
   repo: string;
   compression?: WalCompression;
   /** Seconds; bounds how old the newest archived commit can get on a quiet server (default 60). */
@@ -61,7 +61,7 @@ async function readState(client: Client, plan: ArchivingPlan): Promise<Archiving
     "SELECT name, setting FROM pg_settings WHERE name IN ('wal_level', 'archive_mode', 'archive_command', 'archive_timeout')",
   );
   const current = Object.fromEntries(rows.map((r) => [r.name, r.setting]));
-  const command = archiveCommand({ repo: plan.repo, compression: plan.compression });
+  const command = archiveCommand(plan);
   const timeout = String(plan.archiveTimeout ?? 60);
   const settings: ArchivingSetting[] = [
     { name: 'wal_level', current: current.wal_level ?? '', wanted: 'replica', ok: ['replica', 'logical'].includes(current.wal_level ?? ''), restart: true },

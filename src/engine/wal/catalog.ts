@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { EMPTY_KEYRING, type Keyring } from '../../storage/crypto/keys.js';
+import { getData } from '../../storage/crypto/objects.js';
 import type { Store } from '../../storage/store.js';
 import { walCodec } from './light-codec.js';
 import { DEFAULT_SEGMENT_SIZE, lsnSegment, parseHistory, parseWalName, segmentName, segmentNumber, type WalFileName } from './names.js';
@@ -54,12 +56,12 @@ export async function readCatalog(store: Store, options: { segmentSize?: number 
 }
 
 /** Reads a small archived file (a .history file) whole. */
-export async function readSmallWalFile(store: Store, entry: WalEntry, signal?: AbortSignal): Promise<Buffer> {
+export async function readSmallWalFile(store: Store, entry: WalEntry, signal?: AbortSignal, keyring: Keyring = EMPTY_KEYRING): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const codec = walCodec(entry.compression, 'decompress');
   await Promise.all([
     pipeline(
-      await store.get(entry.key, { signal }),
+      await getData(store, keyring, entry.key, { signal }),
       codec.stream,
       new Writable({
         write(chunk: Buffer, _enc, callback) {
@@ -82,7 +84,7 @@ export interface TimelinePath {
 }
 
 /** The ancestry of `timeline` from its .history file (timeline 1 has none). */
-export async function timelinePath(store: Store, catalog: WalCatalog, timeline: number, signal?: AbortSignal): Promise<TimelinePath> {
+export async function timelinePath(store: Store, catalog: WalCatalog, timeline: number, signal?: AbortSignal, keyring?: Keyring): Promise<TimelinePath> {
   if (timeline === 1) return { timeline, steps: [{ timeline: 1, beginSegment: 0 }] };
   const entry = catalog.histories.get(timeline);
   if (!entry) {
@@ -90,7 +92,7 @@ export async function timelinePath(store: Store, catalog: WalCatalog, timeline: 
     const first = Math.min(...(catalog.segments.get(timeline)?.keys() ?? [0]));
     return { timeline, steps: [{ timeline, beginSegment: first }] };
   }
-  const ancestors = parseHistory((await readSmallWalFile(store, entry, signal)).toString('utf8'));
+  const ancestors = parseHistory((await readSmallWalFile(store, entry, signal, keyring)).toString('utf8'));
   const steps: TimelinePath['steps'] = [];
   let begin = 0;
   for (const ancestor of ancestors) {

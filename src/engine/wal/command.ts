@@ -21,12 +21,22 @@ export function shellWord(word: string): string {
   return quoted.replace(/%/g, '%%');
 }
 
-export function archiveCommand(options: { repo: string; compression?: WalCompression }): string {
-  const words = [...lifelineArgv(), 'wal-push', '--repo', options.repo, ...(options.compression ? ['--compress', options.compression] : [])];
+/** Key files for an encrypted repository: named in the command, since the server does not see our environment. */
+export interface CommandKeys {
+  keyFile?: string;
+  keyringFile?: string;
+}
+
+export function archiveCommand(options: { repo: string; compression?: WalCompression } & CommandKeys): string {
+  const words = [...lifelineArgv(), 'wal-push', '--repo', options.repo, ...(options.compression ? ['--compress', options.compression] : []), ...keyArgs(options)];
   return `${words.map(shellWord).join(' ')} %p`;
 }
 
-export function restoreCommand(options: { repo: string }): string {
-  const words = [...lifelineArgv(), 'wal-fetch', '--repo', options.repo];
+export function restoreCommand(options: { repo: string } & CommandKeys): string {
+  const words = [...lifelineArgv(), 'wal-fetch', '--repo', options.repo, ...keyArgs(options)];
   return `${words.map(shellWord).join(' ')} %f %p`;
+}
+
+function keyArgs(keys: CommandKeys): string[] {
+  return [...(keys.keyFile ? ['--key-file', keys.keyFile] : []), ...(keys.keyringFile ? ['--keyring', keys.keyringFile] : [])];
 }

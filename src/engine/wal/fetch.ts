@@ -5,6 +5,8 @@ import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LifelineError, abortError, isLifelineError, throwIfAborted } from '../../errors.js';
+import { EMPTY_KEYRING, type Keyring } from '../../storage/crypto/keys.js';
+import { getData } from '../../storage/crypto/objects.js';
 import type { Store } from '../../storage/store.js';
 import { findWalObject, repositoryExists } from './archive-store.js';
 import { walCodec } from './light-codec.js';
@@ -20,6 +22,8 @@ export interface WalFetchOptions {
   /** Attempts on storage errors before failing hard (default 4, with 0.25 s, 0.5 s, 1 s pauses). */
   attempts?: number;
   retryDelayMs?: number;
+  /** Keys for encrypted WAL; default none. */
+  keyring?: Keyring;
   signal?: AbortSignal;
   /** Called before each retry, with the error that caused it. */
   onRetry?: (error: LifelineError, attempt: number) => void;
@@ -60,24 +64,28 @@ export async function walFetch(options: WalFetchOptions): Promise<WalFetchResult
         }
         return { found: false, name };
       }
-      const facts = await download(store, object, options.dest, signal);
+      const facts = await download(store, object, options.dest, options.keyring ?? EMPTY_KEYRING, signal);
       return { found: true, name, key: object.key, ...facts };
     } catch (error) {
       if (signal?.aborted) throw abortError(signal);
       const failure = isLifelineError(error)
         ? error
         : new LifelineError('REPO_READ', `Reading ${name} from ${store.location} failed: ${(error as Error).message}`, { cause: error });
-      if (failure.code === 'USAGE' || attempt >= attempts) throw failure;
+      if (NOT_RETRIED.has(failure.code) || attempt >= attempts) throw failure;
       options.onRetry?.(failure, attempt);
       await sleep(delay * 2 ** (attempt - 1), undefined, { signal }).catch(() => undefined);
     }
   }
 }
 
+/** Failures a retry cannot cure. */
+const NOT_RETRIED = new Set(['USAGE', 'KEY_MISSING', 'KEY_WRONG', 'CONFIG_INVALID']);
+
 async function download(
   store: Store,
   object: { key: string; compression: 'zstd' | 'gzip'; size: number },
   dest: string,
+  keyring: Keyring,
   signal?: AbortSignal,
 ): Promise<{ size: number; sha256: string }> {
   const trailerSize = TRAILER_SIZE[object.compression];
@@ -104,7 +112,7 @@ async function download(
       },
     });
     const codec = walCodec(object.compression, 'decompress');
-    await Promise.all([pipeline(await store.get(object.key, { signal }), keepTail, codec.stream, sink, { signal }), codec.done]);
+    await Promise.all([pipeline(await getData(store, keyring, object.key, { signal }), keepTail, codec.stream, sink, { signal }), codec.done]);
     const facts = decodeTrailer(object.compression, tail);
     const sha256 = hash.digest('hex');
     if (!facts) {

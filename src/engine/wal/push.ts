@@ -4,6 +4,8 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifelineError, errnoCode, throwIfAborted } from '../../errors.js';
+import { EMPTY_KEYRING, type Keyring } from '../../storage/crypto/keys.js';
+import { prepareDataWrites, putData } from '../../storage/crypto/objects.js';
 import type { Store } from '../../storage/store.js';
 import type { ProgressCallback } from '../progress.js';
 import { ensureRepository, findWalObject, readTrailer } from './archive-store.js';
@@ -18,6 +20,8 @@ export interface WalPushOptions {
   /** Default zstd when the binary is there, else gzip. */
   compression?: WalCompression;
   level?: number;
+  /** Encrypts with the current key (and reads an existing object with any); default none. */
+  keyring?: Keyring;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
@@ -40,6 +44,7 @@ export interface WalPushResult {
  */
 export async function walPush(options: WalPushOptions): Promise<WalPushResult> {
   const { store, signal } = options;
+  const keyring = options.keyring ?? EMPTY_KEYRING;
   throwIfAborted(signal);
   const name = path.basename(options.file);
   const parsed = parseWalName(name);
@@ -58,8 +63,9 @@ export async function walPush(options: WalPushOptions): Promise<WalPushResult> {
   }
   try {
     await ensureRepository(store);
+    await prepareDataWrites(store, keyring, 'WAL');
     const existing = await findWalObject(store, parsed);
-    if (existing) return await compareExisting(store, existing, handle, name, signal);
+    if (existing) return await compareExisting(store, existing, keyring, handle, name, signal);
 
     const compression = options.compression ?? (zstdOnPath() ? 'zstd' : 'gzip');
     const key = walObjectKey(parsed, compression);
@@ -76,7 +82,7 @@ export async function walPush(options: WalPushOptions): Promise<WalPushResult> {
     const codec = walCodec(compression, 'compress', options.level);
     let facts: { sha256: string; size: number } | undefined;
     // Appends the trailer once the codec finished cleanly; any failure errors the stream, so the
-    // store keeps nothing under `key`.
+    // store keeps nothing under `key`. Encryption (putData) wraps the compressed bytes and trailer.
     const guard = new Transform({
       transform(chunk: Buffer, _enc, callback) {
         callback(null, chunk);
@@ -96,7 +102,7 @@ export async function walPush(options: WalPushOptions): Promise<WalPushResult> {
     });
     let put;
     try {
-      put = await store.put(key, guard as Readable, { ifNotExists: true, signal });
+      put = await putData(store, keyring, key, guard as Readable, { ifNotExists: true, signal });
     } finally {
       await piping;
     }
@@ -105,7 +111,7 @@ export async function walPush(options: WalPushOptions): Promise<WalPushResult> {
       // Another push of the same name won the race: compare with what it stored.
       const raced = await findWalObject(store, parsed);
       if (!raced) throw new LifelineError('REPO_READ', `${store.location}/${key} vanished right after a concurrent push`);
-      return await compareExisting(store, raced, handle, name, signal);
+      return await compareExisting(store, raced, keyring, handle, name, signal);
     }
     options.onProgress?.({ phase: 'done', bytes: put.size, message: `archived ${name}` });
     return { name, key, created: true, sha256: facts.sha256, size: facts.size, storedSize: put.size };
@@ -117,11 +123,12 @@ export async function walPush(options: WalPushOptions): Promise<WalPushResult> {
 async function compareExisting(
   store: Store,
   existing: { key: string; compression: WalCompression; size: number },
+  keyring: Keyring,
   handle: fs.promises.FileHandle,
   name: string,
   signal?: AbortSignal,
 ): Promise<WalPushResult> {
-  const stored = await readTrailer(store, existing, signal);
+  const stored = await readTrailer(store, existing, keyring, signal);
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of handle.createReadStream({ start: 0, autoClose: false, highWaterMark: 1 << 20 })) {

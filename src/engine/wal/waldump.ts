@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LifelineError } from '../../errors.js';
 import { findTool } from '../../postgres/tools.js';
+import type { Keyring } from '../../storage/crypto/keys.js';
 import type { Store } from '../../storage/store.js';
 import type { WalEntry } from './catalog.js';
 import { walFetch } from './fetch.js';
@@ -21,15 +22,16 @@ export interface XactEnd {
 export async function transactionEnds(options: {
   store: Store;
   entry: WalEntry;
+  keyring?: Keyring;
   major: number;
   workDir?: string;
   signal?: AbortSignal;
 }): Promise<XactEnd[]> {
-  const { store, entry, major, signal } = options;
+  const { store, entry, major, signal, keyring } = options;
   const waldump = await findTool('pg_waldump', { major, exact: true });
   const dir = await fs.mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'lifeline-waldump-'));
   try {
-    const fetched = await walFetch({ store, name: entry.name, dest: path.join(dir, entry.name), signal, attempts: 2 });
+    const fetched = await walFetch({ store, keyring, name: entry.name, dest: path.join(dir, entry.name), signal, attempts: 2 });
     if (!fetched.found) throw new LifelineError('REPO_READ', `${entry.key} vanished while reading it`);
     const { execa } = await import('execa');
     // Only this one segment is there, so pg_waldump ends with "invalid record" at its end (or at

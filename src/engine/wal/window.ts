@@ -82,7 +82,7 @@ export async function recoverableWindow(repo: Repository, options: { signal?: Ab
   const paths = new Map<number, TimelinePath>();
   for (const timeline of timelines) {
     try {
-      const path = await timelinePath(repo.store, catalog, timeline, signal);
+      const path = await timelinePath(repo.store, catalog, timeline, signal, repo.keyring);
       paths.set(timeline, path);
       const parent = path.steps.at(-2);
       if (parent?.switchLsn) window.timelines.push({ timeline, parent: parent.timeline, switchLsn: parent.switchLsn });
@@ -202,7 +202,7 @@ async function lastCommitAt(
   for (let n = end; n >= floor && n > end - COMMIT_SEARCH_LIMIT; n--) {
     const entry: WalEntry | undefined = segmentOnPath(catalog, path, n);
     if (!entry) return undefined;
-    const ends = await transactionEnds({ store: repo.store, entry, major, workDir: options.workDir, signal: options.signal });
+    const ends = await transactionEnds({ store: repo.store, keyring: repo.keyring, entry, major, workDir: options.workDir, signal: options.signal });
     if (ends.length) return new Date(Math.max(...ends.map((e) => e.at.getTime())));
   }
   return undefined;

@@ -217,7 +217,8 @@ export function resolveS3(url: string, settings: S3Settings = {}, env: NodeJS.Pr
   };
 }
 
-function configFile(env: NodeJS.ProcessEnv): string {
+/** conf's config.json under LIFELINE_HOME or XDG (the same file the full CLI reads). */
+export function configFile(env: NodeJS.ProcessEnv): string {
   if (env.LIFELINE_HOME) return path.join(path.resolve(env.LIFELINE_HOME), 'config', 'config.json');
   const base = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(env.HOME ?? '/', '.config');
   return path.join(base, 'lifeline', 'config.json');
