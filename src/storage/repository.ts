@@ -163,6 +163,11 @@ export class Repository {
     return this.#keyring;
   }
 
+  /** What a manifest records about the objects this repository writes: undefined when unencrypted. */
+  get encryption(): Manifest['encryption'] {
+    return encryptionFacts(this.keyring);
+  }
+
   get location(): string {
     return this.store.location;
   }
@@ -283,7 +288,7 @@ export class Repository {
    */
   async writeManifest(manifest: Manifest): Promise<PutResult> {
     // Objects this instance encrypted: the manifest names the key (a copy keeps the source's facts).
-    const facts = this.#sealedBackups.has(manifest.id) ? encryptionFacts(this.keyring) : undefined;
+    const facts = this.#sealedBackups.has(manifest.id) ? this.encryption : undefined;
     if (facts && !manifest.encryption) manifest = { ...manifest, encryption: facts };
     const parsed = manifestSchema.safeParse(manifest);
     if (!parsed.success) throw new Error(`Invalid manifest for ${manifest.id}: ${describeZodError(parsed.error)}`);

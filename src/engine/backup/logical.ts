@@ -143,6 +143,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
       toolVersions: { pg_dump: pgDump.version.text },
       systemIdentifier: facts.systemIdentifier,
       compression: { algorithm: codec.algorithm, ...(codec.level ? { level: codec.level } : {}) },
+      ...(repo.encryption ? { encryption: repo.encryption } : {}),
       objects: [{ name: objectName, size: put.size, sha256: put.sha256 }, ...(globals.object ? [globals.object] : [])],
       tables: tableFacts,
       extra: { format: 'custom', databaseSizeBytes: facts.sizeBytes, ...(options.scope ? { scope: options.scope } : {}), globals: globals.method ?? globals.note },

@@ -161,6 +161,7 @@ export async function physicalBackup(options: PhysicalBackupOptions): Promise<Ph
       startLsn: start,
       stopLsn: stop,
       compression: { algorithm: codec.algorithm, ...(codec.level ? { level: codec.level } : {}) },
+      ...(repo.encryption ? { encryption: repo.encryption } : {}),
       objects: [
         { name: objectName, size: put.size, sha256: put.sha256 },
         { name: PG_MANIFEST, size: manifestPut.size, sha256: manifestPut.sha256 },
