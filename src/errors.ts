@@ -56,7 +56,10 @@ export const EXIT = {
   usage: 2,
   warning: 3,
   inputNeeded: 4,
+  /** SIGINT (Ctrl-C), after cleaning up: 128 + 2, as shells report it. */
   interrupted: 130,
+  /** SIGTERM (a service manager, kill), after cleaning up: 128 + 15. */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

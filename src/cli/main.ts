@@ -8,6 +8,15 @@ import { registerCommands } from './commands/index.js';
 export type CommandAction<O> = (ctx: Context, options: O, args: string[]) => Promise<number>;
 export type Run = <O>(action: CommandAction<O>) => (...commanderArgs: unknown[]) => Promise<void>;
 
+/**
+ * The exit code of a command stopped by a signal (after its cleanup): 130 for SIGINT, 143 for
+ * SIGTERM (128 + the signal number, as shells report a process the signal killed). A command that
+ * finished its work before it noticed the signal keeps its own code.
+ */
+export function interruptedExit(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? EXIT.terminated : EXIT.interrupted;
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (process.env.NO_COLOR !== undefined && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = '0';
   let exitCode: number = EXIT.ok;
@@ -27,8 +36,10 @@ export async function main(argv: string[]): Promise<number> {
     const globals = command.optsWithGlobals() as GlobalOptions;
     const args = command.args;
     const controller = new AbortController();
+    let received: NodeJS.Signals | undefined;
     const interrupt = (signal: NodeJS.Signals) => {
       if (controller.signal.aborted) return;
+      received = signal;
       process.stderr.write(`\n${signal} received: stopping safely...\n`);
       controller.abort(new LifelineError('ABORTED', `Interrupted by ${signal}.`, { hint: 'Nothing was left half-written; run the command again.' }));
     };
@@ -38,8 +49,11 @@ export async function main(argv: string[]): Promise<number> {
     try {
       ctx = createContext(globals, controller.signal);
       exitCode = await action(ctx, options as never, args);
+      if (received && exitCode === EXIT.interrupted) exitCode = interruptedExit(received);
     } catch (error) {
       exitCode = reportError(error, ctx?.out ?? createOutput(Boolean(globals.json)));
+      // Whatever the signal made fail along the way, the exit code says it was interrupted.
+      if (received) exitCode = interruptedExit(received);
     } finally {
       process.off('SIGINT', interrupt);
       process.off('SIGTERM', interrupt);

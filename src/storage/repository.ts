@@ -11,6 +11,7 @@ import { manifestSchema, type Manifest } from './manifest.js';
 import { currentProcess, processLiveness } from './process-identity.js';
 import { readObjectText } from './read-object.js';
 import type { Transform } from 'node:stream';
+import { sealJson, unsealJson } from './sealed-json.js';
 import type { GetOptions, ObjectInfo, PutOptions, PutResult, Store } from './store.js';
 import {
   highestLevel,
@@ -304,7 +305,7 @@ export class Repository {
         );
       }
     }
-    const result = await this.store.put(manifestKey(id), `${JSON.stringify(redactValue(parsed.data), null, 2)}\n`, { ifNotExists: true });
+    const result = await this.store.put(manifestKey(id), sealJson(redactValue(parsed.data)), { ifNotExists: true });
     if (!result.created) {
       throw new LifelineError('BACKUP_FAILED', `Backup ${id} already has a manifest in ${this.location}`, {
         hint: 'Backup ids are reserved with reserveBackupId(); this is a bug if it happens.',
@@ -396,7 +397,7 @@ export class Repository {
     if (!(await this.store.head(manifestKey(id)))) throw this.#notFound(id);
     await this.initialize();
     const at = Number.isNaN(Date.parse(parsed.data.finishedAt)) ? new Date() : new Date(parsed.data.finishedAt);
-    const body = `${JSON.stringify(redactValue(parsed.data), null, 2)}\n`;
+    const body = sealJson(redactValue(parsed.data));
     for (let sequence = 1; ; sequence++) {
       const key = verificationKey(id, at, sequence);
       if ((await this.store.put(key, body, { ifNotExists: true })).created) return key;
@@ -448,9 +449,11 @@ export class Repository {
   }
 
   /**
-   * Backup folders without a manifest, untouched for `olderThanMinutes`, whose reserving process
-   * is not known to be alive: leftovers of killed backups, to delete with deleteBackup(). Call it
-   * while holding the repository lock, so no backup in progress is mistaken for a leftover.
+   * Backup folders without a manifest that no running process will finish: leftovers of killed
+   * backups, to delete with deleteBackup(). A folder whose reserving process is provably dead
+   * (same host, no such pid) is one at once; any other (another host's, or no readable
+   * reservation) only once untouched for `olderThanMinutes`; a live reserver's never. Call it while
+   * holding the repository lock, so no backup in progress is mistaken for a leftover.
    */
   async sweepIncomplete(options: { olderThanMinutes?: number; now?: Date } = {}): Promise<IncompleteBackup[]> {
     const { olderThanMinutes = 60, now = new Date() } = options;
@@ -460,14 +463,15 @@ export class Repository {
     for (const [id, objects] of byId) {
       if (hasManifest(id, objects)) continue;
       const lastModifiedAt = new Date(Math.max(...objects.map((o) => o.modifiedAt.getTime())));
-      if (now.getTime() - lastModifiedAt.getTime() < olderThanMinutes * 60_000) continue;
+      const recent = now.getTime() - lastModifiedAt.getTime() < olderThanMinutes * 60_000;
       let reservation: Reservation | undefined;
       if (objects.some((o) => o.key === `backups/${id}/${RESERVATION_NAME}`)) {
         const text = await readObjectText(this.store, `backups/${id}/${RESERVATION_NAME}`).catch(() => undefined);
         const parsed = reservationSchema.safeParse(safeJson(text));
         reservation = parsed.success ? parsed.data : undefined;
       }
-      if (reservation && processLiveness(reservation, me) === 'alive') continue;
+      const liveness = reservation ? processLiveness(reservation, me) : 'unknown';
+      if (liveness === 'alive' || (liveness === 'unknown' && recent)) continue;
       leftovers.push({ id, keys: objects.map((o) => o.key), lastModifiedAt, reservation });
     }
     return leftovers.sort((a, b) => compareBackupIdsNewestFirst(a.id, b.id));
@@ -505,7 +509,7 @@ export class Repository {
       createdAt: new Date().toISOString(),
       createdBy: { host: os.hostname(), ...userName() },
     };
-    const result = await this.store.put(REPOSITORY_INFO_KEY, `${JSON.stringify(info, null, 2)}\n`, { ifNotExists: true });
+    const result = await this.store.put(REPOSITORY_INFO_KEY, sealJson(info), { ifNotExists: true });
     this.#info = undefined;
     if (result.created) return info;
     const raced = await this.info();
@@ -556,12 +560,8 @@ export class Repository {
   }
 
   #parseJson<T>(key: string, text: string, schema: z.ZodType<T>, what: string): T {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw this.#corrupt(key, what, `not JSON: ${(error as Error).message}`);
-    }
+    const { value: json, problem } = unsealJson(text);
+    if (problem) throw this.#corrupt(key, what, problem);
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw this.#corrupt(key, what, describeZodError(parsed.error));
     return parsed.data;

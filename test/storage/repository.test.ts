@@ -307,8 +307,14 @@ describe('sweepIncomplete', () => {
     expect(found.map((f) => f.id)).not.toContain(running);
     expect(found.map((f) => f.id)).not.toContain(done);
 
-    // Too recent: left alone.
-    expect(await repo.sweepIncomplete({ olderThanMinutes: 60 })).toEqual([]);
+    // Its process is provably dead: a leftover at once, however recent.
+    expect((await repo.sweepIncomplete({ olderThanMinutes: 60 })).map((f) => f.id)).toEqual([killed]);
+    // Another host's (liveness unknown): only once old.
+    const remote = '20261124T030000Z-daily';
+    await store.put(`backups/${remote}/.reserved`, JSON.stringify({ pid: dead, host: 'elsewhere', reservedAt: new Date().toISOString() }));
+    expect((await repo.sweepIncomplete({ olderThanMinutes: 60 })).map((f) => f.id)).toEqual([killed]);
+    expect((await repo.sweepIncomplete({ olderThanMinutes: 60, now: later })).map((f) => f.id)).toEqual([remote, killed]);
+    await repo.deleteBackup(remote);
 
     // The killed backup's unfinished upload goes with it.
     await fs.writeFile(path.join(root, 'backups', killed, '.tmp-data.dump.zst-0123456789ab'), 'half');

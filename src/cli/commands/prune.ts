@@ -21,15 +21,33 @@ export function registerPrune(program: Command, run: Run): void {
         const plan = await prune({ repo, policy, dryRun: true, signal: ctx.signal });
         for (const k of plan.keep) ctx.out.line(`keep    ${k.id}  ${k.reason}`);
         for (const d of plan.delete) ctx.out.line(`delete  ${d.id}  ${d.reason}`);
+        for (const l of plan.leftovers) ctx.out.line(`delete  ${l.id}  ${l.reason}`);
         if (plan.wal.keys.length) ctx.out.line(`delete  ${plan.wal.keys.length} WAL file(s), ${formatBytes(plan.wal.bytes)}: ${plan.wal.reason}`);
         if (plan.refused) {
           ctx.out.result({ prune: plan });
           await notify(ctx, 'prune.failed', 'warning', `prune refused: ${plan.refused}`);
           throw new LifelineError('USAGE', `Prune refused: ${plan.refused}.`, { hint: 'Verify a backup (`lifeline verify`) or loosen policy.retention; nothing was deleted.' });
         }
-        if (flags.dryRun || (!plan.delete.length && !plan.wal.keys.length)) {
+        const anything = plan.delete.length || plan.wal.keys.length || plan.leftovers.length;
+        if (flags.dryRun) {
           ctx.out.result({ prune: plan });
-          ctx.out.line(plan.delete.length || plan.wal.keys.length ? '(dry run: nothing deleted)' : 'nothing to prune');
+          ctx.out.line(anything ? '(dry run: nothing deleted)' : 'nothing to prune');
+          return EXIT.ok;
+        }
+        // Nothing the policy expires: still clear the unfinished uploads killed processes left (no
+        // consent needed), unless another writer holds the lock: that waits for the next prune.
+        if (!anything) {
+          const result = await prune({ repo, policy, lockWaitMs: Number(flags.waitLock ?? 0) * 1000, signal: ctx.signal }).catch((error: unknown) => {
+            if (error instanceof LifelineError && error.code === 'REPO_LOCKED') return undefined;
+            throw error;
+          });
+          if (!result) {
+            ctx.out.result({ prune: plan });
+            ctx.out.line('nothing to prune');
+            return EXIT.ok;
+          }
+          ctx.out.result({ prune: result });
+          ctx.out.line(result.leftovers.length || result.partialUploads.count ? `removed ${result.leftovers.length} leftover(s) and ${result.partialUploads.count} unfinished upload(s)` : 'nothing to prune');
           return EXIT.ok;
         }
         if (!flags.yes && !(process.stdin.isTTY && process.stderr.isTTY)) {
@@ -41,7 +59,7 @@ export function registerPrune(program: Command, run: Run): void {
         }
         const result = await prune({ repo, policy, lockWaitMs: secondsFlag('--wait-lock', flags.waitLock ?? '0') * 1000, signal: ctx.signal, onProgress: (p) => p.message && ctx.out.note(p.message) });
         ctx.out.result({ prune: result });
-        ctx.out.line(`deleted ${result.deleted.length} backup(s) and ${result.walDeleted} WAL file(s)`);
+        ctx.out.line(`deleted ${result.deleted.length} backup(s) and ${result.walDeleted} WAL file(s)${result.leftovers.length ? `, and ${result.leftovers.length} leftover(s) of killed backups` : ''}`);
         await notify(ctx, 'prune.done', 'info', `prune deleted ${result.deleted.length} backup(s) and ${result.walDeleted} WAL file(s) from ${repo.store.location}`, { deleted: result.deleted });
         return EXIT.ok;
       }),

@@ -219,7 +219,11 @@ function describeServer(conn: ConnInfo): string {
 function basebackupError(result: { exitCode?: number; signal?: string }, stderrTail: string[], signal?: AbortSignal): Error {
   if (signal?.aborted) return abortError(signal);
   const detail = ([...stderrTail].reverse().find((line) => /error|fatal/i.test(line)) ?? stderrTail.at(-1) ?? '').replace(/^pg_basebackup: (error: )?/, '');
-  if (result.signal) return new LifelineError('BACKUP_FAILED', `pg_basebackup was killed (${result.signal}); no backup was recorded.`);
+  if (result.signal) {
+    return new LifelineError('BACKUP_FAILED', `pg_basebackup was killed (${result.signal}); no backup was recorded.`, {
+      hint: 'Run the backup again; nothing partial was kept.',
+    });
+  }
   const replication = /replication|pg_hba|no pg_hba.conf entry|must be superuser or replication/i.test(detail);
   return new LifelineError('BACKUP_FAILED', `pg_basebackup failed (exit ${result.exitCode}): ${detail}`, {
     hint: replication

@@ -7,6 +7,7 @@ import type { ProgressCallback } from '../progress.js';
 import { carryDatabase, databaseExists } from './carry.js';
 import { planPitr, type PitrPlan } from './plan.js';
 import { recoverCluster } from './recover.js';
+import { makeScratchDir } from '../scratch.js';
 import type { TargetTime } from './time.js';
 import type { RecoverableWindow } from '../wal/window.js';
 
@@ -88,7 +89,7 @@ export async function pointInTimeRecovery(options: PitrOptions): Promise<PitrRes
   if (options.dryRun) return base;
   throwIfAborted(signal);
 
-  const dataDir = mode.kind === 'data-dir' ? path.resolve(mode.dataDir) : path.join(fs.mkdtempSync(path.join(ensure(mode.workDir), 'pitr-')), 'data');
+  const dataDir = mode.kind === 'data-dir' ? path.resolve(mode.dataDir) : path.join(await makeScratchDir(mode.workDir, 'pitr-'), 'data');
   const clusterDir = mode.kind === 'data-dir' ? `${dataDir}.lifeline` : path.dirname(dataDir);
   const recovered = await recoverCluster({
     repo,
@@ -143,11 +144,6 @@ export async function pointInTimeRecovery(options: PitrOptions): Promise<PitrRes
     into: mode.into,
     timings: { ...recovered.timings, carryMs: Date.now() - carryStarted, totalMs: Date.now() - started },
   };
-}
-
-function ensure(dir: string): string {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
 }
 
 function describePlan(plan: PitrPlan, mode: PitrMode): string[] {

@@ -9,6 +9,7 @@ import type { Manifest } from '../../storage/manifest.js';
 import type { Repository } from '../../storage/repository.js';
 import type { ProgressCallback } from '../progress.js';
 import { walFetch } from '../wal/fetch.js';
+import { makeScratchDir } from '../scratch.js';
 import { lsnSegment, segmentName } from '../wal/names.js';
 import { levelRank, type VerifyCheck } from '../verify/types.js';
 import { recoverCluster } from './recover.js';
@@ -36,7 +37,7 @@ export async function verifyBaseBackup(options: VerifyBaseOptions): Promise<Veri
   const checks = await verifyArchive(options);
   if (checks.some((c) => !c.ok) || levelRank(level) < levelRank('restore')) return checks;
 
-  const root = fs.mkdtempSync(path.join(options.workDir, 'verify-base-'));
+  const root = await makeScratchDir(options.workDir, 'verify-base-');
   const major = Math.floor(manifest.serverVersionNum / 10000);
   try {
     onProgress?.({ phase: 'restore', message: `restore: recovering ${manifest.id} to its consistent point in a disposable cluster` });
@@ -76,7 +77,7 @@ export async function verifyBaseBackup(options: VerifyBaseOptions): Promise<Veri
 /** Level archive: extract, fetch the backup's WAL from the archive, pg_verifybackup. No server is started. */
 async function verifyArchive(options: VerifyBaseOptions): Promise<VerifyCheck[]> {
   const { repo, manifest, signal } = options;
-  const root = fs.mkdtempSync(path.join(options.workDir, 'verify-base-'));
+  const root = await makeScratchDir(options.workDir, 'verify-base-');
   try {
     const dataDir = path.join(root, 'data');
     fs.mkdirSync(dataDir, { mode: 0o700 });

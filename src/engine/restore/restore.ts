@@ -19,6 +19,8 @@ import { preflight, type Preflight } from './preflight.js';
 import { carryOverDatabaseSettings } from './database-settings.js';
 import { OTHER_CLIENT_SESSION } from '../maintenance/sessions.js';
 import { validateName } from '../../postgres/names.js';
+import { lockRestoreTarget } from './target-lock.js';
+import { makeScratchDir } from '../scratch.js';
 
 export type RestoreMode = 'swap' | 'in-place' | 'into';
 
@@ -96,6 +98,20 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     const [first] = check.problems;
     throw new LifelineError('RESTORE_REFUSED', first.message, { hint: first.hint });
   }
+  const admin = withDatabase(options.conn, check.adminDatabase);
+  const releaseTarget = await lockRestoreTarget(admin, options.mode === 'into' ? database : live!, signal);
+  try {
+    return await changeTarget({ ...options, manifest, database, keptAs, live, check, plan, integrity, partial });
+  } finally {
+    await releaseTarget();
+  }
+}
+
+/** Everything after the checks, under the target lock: from the confirmation to the swap. */
+async function changeTarget(
+  options: RestoreOptions & { database: string; keptAs?: string; live?: string; check: Preflight; plan: string[]; integrity: VerifyCheck[]; partial: boolean },
+): Promise<RestoreResult> {
+  const { manifest, signal, onProgress, database, keptAs, live, check, plan, integrity, partial } = options;
   await options.confirm?.({ plan, preflight: check, database, keptAs });
   throwIfAborted(signal);
 
@@ -201,8 +217,8 @@ async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: s
     return;
   }
   // Parallel restore needs random access: stage the decompressed dump on local disk.
-  fs.mkdirSync(options.stagingDir, { recursive: true, mode: 0o700 });
-  const staged = path.join(options.stagingDir, `${options.manifest.id}.dump`);
+  const dir = await makeScratchDir(options.stagingDir, 'restore-');
+  const staged = path.join(dir, `${options.manifest.id}.dump`);
   try {
     options.onProgress?.({ phase: 'stage', message: `staging the dump in ${options.stagingDir} for ${jobs} parallel jobs` });
     assertUnchanged(await streamDump({ repo: options.repo, manifest: options.manifest, sink: createWriteStream(staged, { mode: 0o600 }), signal: options.signal, onProgress: options.onProgress }));
@@ -219,7 +235,7 @@ async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: s
       throw new LifelineError('RESTORE_FAILED', `pg_restore failed: ${line.replace(/^pg_restore: (error: )?/, '')}`);
     }
   } finally {
-    fs.rmSync(staged, { force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -14,15 +14,27 @@ export interface PruneOptions {
   onProgress?: ProgressCallback;
 }
 
+/** What a killed backup left: a backup folder without manifest that nothing will finish. */
+export interface Leftover {
+  id: string;
+  reason: string;
+}
+
 export interface PruneResult extends PrunePlan {
   dryRun: boolean;
   deleted: string[];
   walDeleted: number;
+  /** Leftovers of killed backups (deleted unless dryRun). */
+  leftovers: Leftover[];
+  /** Unfinished uploads of killed puts older than an hour, removed (not counted in a dry run). */
+  partialUploads: { count: number; bytes: number };
 }
 
 /**
  * Deletes what the policy expires. Plans under the repository lock (so no backup finishes
  * in between), deletes each backup manifest-first, and only then the WAL no kept base needs.
+ * Also clears what killed processes left: backup folders without manifest whose process is
+ * gone, and unfinished uploads (temp files, multipart uploads) older than an hour.
  */
 export async function prune(options: PruneOptions): Promise<PruneResult> {
   const { repo, policy, signal } = options;
@@ -30,15 +42,28 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   const plan = async () => {
     const { backups } = await repo.listBackups();
     const wal = await readCatalog(repo.store).catch(() => undefined);
-    return planPrune({ backups, policy, now, wal });
+    const leftovers = (await repo.sweepIncomplete({ now })).map((l): Leftover => ({
+      id: l.id,
+      reason: l.reservation
+        ? `unfinished backup of pid ${l.reservation.pid} on ${l.reservation.host}, which no longer runs`
+        : `unfinished backup, untouched since ${l.lastModifiedAt.toISOString()}`,
+    }));
+    return { ...planPrune({ backups, policy, now, wal }), leftovers };
   };
-  if (options.dryRun) return { ...(await plan()), dryRun: true, deleted: [], walDeleted: 0 };
+  const none = { count: 0, bytes: 0 };
+  if (options.dryRun) return { ...(await plan()), dryRun: true, deleted: [], walDeleted: 0, partialUploads: none };
 
   const release = await repo.acquireLock({ command: 'lifeline prune', wait: options.lockWaitMs, signal });
   try {
     const decided = await plan();
+    for (const leftover of decided.leftovers) {
+      signal?.throwIfAborted();
+      options.onProgress?.({ phase: 'prune', message: `deleting ${leftover.id} (${leftover.reason})` });
+      await repo.deleteBackup(leftover.id);
+    }
+    const partialUploads = await repo.removePartialUploads({ now });
     const deleted: string[] = [];
-    if (decided.refused) return { ...decided, dryRun: false, deleted, walDeleted: 0 };
+    if (decided.refused) return { ...decided, dryRun: false, deleted, walDeleted: 0, partialUploads };
     for (const backup of decided.delete) {
       signal?.throwIfAborted();
       options.onProgress?.({ phase: 'prune', message: `deleting ${backup.id} (${backup.reason})` });
@@ -49,7 +74,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       signal?.throwIfAborted();
       await repo.store.delete(decided.wal.keys.slice(i, i + 1000));
     }
-    return { ...decided, dryRun: false, deleted, walDeleted: decided.wal.keys.length };
+    return { ...decided, dryRun: false, deleted, walDeleted: decided.wal.keys.length, partialUploads };
   } finally {
     await release();
   }

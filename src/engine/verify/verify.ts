@@ -1,7 +1,5 @@
-import fs from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import path from 'node:path';
 import { LifelineError, isLifelineError, throwIfAborted } from '../../errors.js';
 import type { VerifyLevel } from '../../config/schema.js';
 import { dbnameArg, describeConn, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
@@ -17,6 +15,7 @@ import type { ProgressCallback } from '../progress.js';
 import { quoteIdent } from '../backup/fingerprint.js';
 import { checkConsistency, type SqlAssertion } from './consistency.js';
 import { checkIntegrity } from './integrity.js';
+import { makeScratchDir } from '../scratch.js';
 import { levelRank, passedLevelOf, type VerifyCheck, type VerifyReport } from './types.js';
 
 export interface VerifyOptions {
@@ -174,8 +173,7 @@ async function restoreAndCheck(
     restoredInto = describeConn(withDatabase(serverConn, database));
     cleanup = async () => dropDatabase(serverConn, database);
   } else {
-    await fs.mkdir(options.workDir, { recursive: true, mode: 0o700 });
-    const dir = await fs.mkdtemp(path.join(options.workDir, 'verify-'));
+    const dir = await makeScratchDir(options.workDir, 'verify-');
     onProgress?.({ phase: 'restore', message: 'restore: starting a disposable cluster' });
     const cluster = await createCluster({ dir, signal });
     serverConn = cluster.conn('postgres');

@@ -4,6 +4,7 @@ import { startsEncrypted, MAGIC } from '../../storage/crypto/format.js';
 import type { Keyring } from '../../storage/crypto/keys.js';
 import { ENCRYPTION_MARKER_KEY, getData } from '../../storage/crypto/objects.js';
 import type { Store } from '../../storage/store.js';
+import { sealJson } from '../../storage/sealed-json.js';
 import type { WalFileName } from './names.js';
 import { TRAILER_SIZE, WAL_EXTENSIONS, decodeTrailer, walFolder, type TrailerFacts, type WalCompression } from './object-format.js';
 
@@ -37,7 +38,7 @@ export async function ensureRepository(store: Store): Promise<void> {
     user = undefined;
   }
   const info = { formatVersion: 1, createdAt: new Date().toISOString(), createdBy: { host: os.hostname(), ...(user ? { user } : {}) } };
-  await store.put(REPOSITORY_INFO_KEY, `${JSON.stringify(info, null, 2)}\n`, { ifNotExists: true });
+  await store.put(REPOSITORY_INFO_KEY, sealJson(info), { ifNotExists: true });
 }
 
 export interface StoredWal {

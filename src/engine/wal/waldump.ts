@@ -7,6 +7,7 @@ import type { Keyring } from '../../storage/crypto/keys.js';
 import type { Store } from '../../storage/store.js';
 import type { WalEntry } from './catalog.js';
 import { walFetch } from './fetch.js';
+import { makeScratchDir } from '../scratch.js';
 
 /** A transaction end record: recovery_target_time stops at the first one later than the target. */
 export interface XactEnd {
@@ -29,7 +30,7 @@ export async function transactionEnds(options: {
 }): Promise<XactEnd[]> {
   const { store, entry, major, signal, keyring } = options;
   const waldump = await findTool('pg_waldump', { major, exact: true });
-  const dir = await fs.mkdtemp(path.join(options.workDir ?? os.tmpdir(), 'lifeline-waldump-'));
+  const dir = options.workDir ? await makeScratchDir(options.workDir, 'waldump-') : await fs.mkdtemp(path.join(os.tmpdir(), 'lifeline-waldump-'));
   try {
     const fetched = await walFetch({ store, keyring, name: entry.name, dest: path.join(dir, entry.name), signal, attempts: 2 });
     if (!fetched.found) throw new LifelineError('REPO_READ', `${entry.key} vanished while reading it`);

@@ -1,0 +1,265 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { withClient } from '../../src/postgres/client.js';
+import type { ConnInfo } from '../../src/postgres/conninfo.js';
+import { archiveCommand } from '../../src/engine/wal/command.js';
+import { shareRepositoryWithServer } from '../../src/engine/wal/archiving.js';
+import { LocalStore } from '../../src/storage/local-store.js';
+import { TEMP_PREFIX } from '../../src/storage/store.js';
+import { runCli, startTestCluster, tempHome, type CliResult, type TempHome, type TestCluster } from '../helpers/cluster.js';
+import { dbUrl, spawnCli, type SpawnedCli } from '../engine/helpers.js';
+
+/*
+ * The fault-injection suite (issue #9): every case ends with the same three promises.
+ *   1. nothing lost: the backups taken before the fault still verify (and restore where it matters);
+ *   2. the repository is consistent: `list --json` shows exactly the complete backups and no
+ *      problems, and no temp object of an unfinished put is left visible;
+ *   3. a clear error: one `error:` line, a `hint:` line, the right exit code, no stack trace.
+ */
+
+/** mulberry32: a small seeded PRNG, so a failing random case reruns with FAULT_SEED=<seed>. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** FAULT_SEED from the environment, or a fresh one (shown in the test name). */
+export function faultSeed(): number {
+  const given = Number(process.env.FAULT_SEED);
+  return Number.isInteger(given) && given > 0 ? given : 1 + Math.floor(Math.random() * 1e9);
+}
+
+/** Polls `condition` (a quick check, no sleeping in the tests themselves) until it holds. */
+export async function waitUntil<T>(condition: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Every file under `dir` (relative), hidden ones included. */
+export function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** The size of the temp file an unfinished put is writing under `dir` (0 while there is none). */
+export function tempBytes(dir: string): number {
+  let total = 0;
+  for (const file of filesUnder(dir)) {
+    if (path.basename(file).startsWith(TEMP_PREFIX)) total += fs.statSync(path.join(dir, file), { throwIfNoEntry: false })?.size ?? 0;
+  }
+  return total;
+}
+
+/** Child processes (pid, command name) of `parent`, read from /proc (quicker than ps). */
+export function childrenOf(parent: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split at the last ')'.
+    const close = stat.lastIndexOf(')');
+    const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+    if (ppid === parent) out.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, close) });
+  }
+  return out;
+}
+
+/** The argv of a process (empty once it is gone). */
+export function argvOf(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The pid of the tool `comm` started by `parent` for real work (not a `--version` probe),
+ * stopped (SIGSTOP) as soon as it is seen.
+ */
+export async function catchTool(parent: number, comm: string, exited: () => boolean): Promise<number> {
+  const pid = await waitUntil(() => {
+    if (exited()) throw new Error(`the command ended before ${comm} was seen`);
+    // A zombie (an exited --version probe) has an empty argv.
+    return childrenOf(parent).find((c) => {
+      const argv = c.comm === comm ? argvOf(c.pid) : [];
+      return argv.length > 1 && !argv.includes('--version');
+    })?.pid;
+  }, `${comm} to start`);
+  process.kill(pid, 'SIGSTOP');
+  return pid;
+}
+
+/** Bytes a process has written (wchar) or read (rchar) so far, from /proc/<pid>/io; undefined once gone. */
+export function ioBytes(pid: number, field: 'wchar' | 'rchar'): number | undefined {
+  try {
+    const io = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(new RegExp(`^${field}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lets a stopped process run in small steps (SIGCONT until its byte count moves, SIGSTOP at once)
+ * until it has moved `threshold` bytes, then SIGKILLs it: it cannot finish before the chosen
+ * point, however fast it is, and nothing here sleeps for a fixed time.
+ */
+export async function killAfterBytes(pid: number, field: 'wchar' | 'rchar', threshold: number): Promise<number> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const moved = ioBytes(pid, field);
+    if (moved === undefined) throw new Error(`process ${pid} ended before ${threshold} bytes`);
+    if (moved >= threshold) {
+      process.kill(pid, 'SIGKILL');
+      return moved;
+    }
+    process.kill(pid, 'SIGCONT');
+    // Spin (yielding to the event loop) rather than poll on a timer: a fast tool moves megabytes in 10 ms.
+    while ((ioBytes(pid, field) ?? Infinity) <= moved) {
+      if (Date.now() > deadline) throw new Error(`process ${pid} made no progress past ${moved} bytes`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (ioBytes(pid, field) === undefined) throw new Error(`process ${pid} ended before ${threshold} bytes`);
+    process.kill(pid, 'SIGSTOP');
+  }
+}
+
+/** Promise 3: one `error:` line naming what happened, a `hint:` line, the exit code, no stack trace. */
+export function expectClearError(result: CliResult, exitCode: number, message: RegExp): void {
+  const context = `exit ${result.exitCode}\n${result.stderr}`;
+  expect(result.exitCode, context).toBe(exitCode);
+  const errors = result.stderr.split('\n').filter((line) => line.startsWith('error: '));
+  expect(errors, context).toHaveLength(1);
+  expect(errors[0], context).toMatch(message);
+  expect(result.stderr, context).toMatch(/^hint: \S/m);
+  expect(result.stderr, context).not.toMatch(/internal error|\n\s+at .*\(.*:\d+:\d+\)/);
+}
+
+export interface FaultEnv {
+  pg: TestCluster;
+  home: TempHome;
+  /** The repository folder (or s3:// URL) every command uses. */
+  repo: string;
+  /** The target database URL. */
+  url: string;
+  conn: ConnInfo;
+  env: Record<string, string>;
+  cli(...args: string[]): Promise<CliResult>;
+  spawn(...args: string[]): SpawnedCli;
+  /** `backup --json`, returning the id (throws when it fails). */
+  backup(...args: string[]): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A cluster with a `shop` database, a LIFELINE_HOME and a repository, all bound together for the
+ * CLI. `archiving` turns WAL archiving into the repository on (physical backups, PITR). `fill`
+ * adds a table of random text of about that many MB, so tools run long enough to be hit mid-way.
+ */
+export async function startFaultEnv(options: { archiving?: boolean; fillMb?: number; repo?: string; env?: Record<string, string> } = {}): Promise<FaultEnv> {
+  const home = await tempHome();
+  const base = fs.mkdtempSync(path.join('/tmp', 'lifeline-faults-'));
+  const repo = options.repo ?? path.join(base, 'repo');
+  let pg: TestCluster | undefined;
+  try {
+    if (options.archiving && !repo.startsWith('s3://')) await shareRepositoryWithServer(new LocalStore({ root: repo }), repo);
+    pg = await startTestCluster({
+      settings: options.archiving ? { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand({ repo }), max_wal_senders: 4 } : {},
+    });
+    const conn = pg.conn('shop');
+    await withClient(pg.conn('postgres'), (c) => c.query('CREATE DATABASE shop'));
+    await withClient(conn, async (c) => {
+      await c.query(`CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL);
+                     INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 1000) g;
+                     CREATE TABLE orders (id int PRIMARY KEY, customer int NOT NULL REFERENCES customers, total numeric NOT NULL);
+                     INSERT INTO orders SELECT g, 1 + g % 1000, g * 1.5 FROM generate_series(1, 5000) g;`);
+      if (options.fillMb) {
+        // md5 text compresses about 2:1: big enough for a tool to be caught mid-stream.
+        const rows = Math.round((options.fillMb * 1024 * 1024) / 330);
+        await c.query(`CREATE TABLE notes (id int PRIMARY KEY, body text);
+                       INSERT INTO notes SELECT g, ${Array(10).fill('md5(random()::text)').join(' || ')} FROM generate_series(1, ${rows}) g;`);
+      }
+    });
+    const url = dbUrl(pg, 'shop');
+    const env = { ...home.env, LIFELINE_DB: url, LIFELINE_REPO: repo, LIFELINE_OPERATOR: 'fault-bot', ...options.env };
+    const cli = (...args: string[]) => runCli(args, { env, timeoutMs: 120_000 });
+    const started = pg;
+    return {
+      pg,
+      home,
+      repo,
+      url,
+      conn,
+      env,
+      cli,
+      spawn: (...args: string[]) => spawnCli(args, env),
+      async backup(...args: string[]) {
+        const result = await cli('--json', 'backup', ...args);
+        if (result.exitCode !== 0) throw new Error(`backup ${args.join(' ')} failed (${result.exitCode}): ${result.stderr}`);
+        return JSON.parse(result.stdout).backup.id as string;
+      },
+      async cleanup() {
+        await home.cleanup();
+        await started.cleanup();
+        fs.rmSync(base, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await pg?.cleanup();
+    await home.cleanup();
+    fs.rmSync(base, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * Promises 1 and 2: `list --json` shows exactly `ids` (newest first does not matter) and no
+ * problems; each of them passes `verify --level integrity`; no temp object is left in a local
+ * repository.
+ */
+export async function expectConsistent(env: FaultEnv, ids: string[], options: { repo?: string } = {}): Promise<void> {
+  const repoArgs = options.repo ? ['--repo', options.repo] : [];
+  const list = await env.cli(...repoArgs, '--json', 'list');
+  expect(list.exitCode, list.stderr).toBe(0);
+  const listed = JSON.parse(list.stdout) as { backups: { id: string }[]; problems?: unknown[] };
+  expect(listed.backups.map((b) => b.id).sort(), JSON.stringify(listed.backups.map((b) => ({ id: b.id, startedAt: (b as { startedAt?: string }).startedAt })))).toEqual([...ids].sort());
+  expect(listed.problems ?? []).toEqual([]);
+  for (const id of ids) {
+    const verify = await env.cli(...repoArgs, 'verify', id, '--level', 'integrity');
+    expect(verify.exitCode, `verify ${id}: ${verify.stderr}`).toBe(0);
+  }
+  const local = options.repo ?? env.repo;
+  if (!local.startsWith('s3://')) {
+    expect(filesUnder(local).filter((file) => path.basename(file).startsWith(TEMP_PREFIX))).toEqual([]);
+  }
+}
+
+/** Row count of a table, for "the target is untouched". */
+export async function count(conn: ConnInfo, table: string): Promise<number> {
+  return withClient(conn, async (c) => Number((await c.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n));
+}
+
+export async function databaseNames(pg: TestCluster): Promise<string[]> {
+  return withClient(pg.conn('postgres'), async (c) => (await c.query<{ datname: string }>('SELECT datname FROM pg_database ORDER BY 1')).rows.map((r) => r.datname));
+}

@@ -1,0 +1,87 @@
+import { execa } from 'execa';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catchTool, count, databaseNames, expectClearError, expectConsistent, faultSeed, killAfterBytes, prng, startFaultEnv, type FaultEnv } from './helpers.js';
+
+/*
+ * pg_dump, pg_basebackup and pg_restore die (SIGKILL) at a random point of their stream, picked
+ * from a seeded PRNG: the seed is in the test name, FAULT_SEED=<seed> replays the same points.
+ * The point is measured in bytes the tool itself has written or read (/proc/<pid>/io), against
+ * the size of the same stream in the backup taken before.
+ */
+const seed = faultSeed();
+const random = prng(seed);
+/** A fraction of the stream, away from both ends so the tool is still running when it is reached. */
+const point = () => 0.05 + random() * 0.6;
+
+let env: FaultEnv;
+let logical: string;
+let base: string;
+/** Uncompressed sizes of the previous backups' streams (what the tools write or read). */
+let dumpBytes: number;
+let tarBytes: number;
+
+async function plainSize(object: string): Promise<number> {
+  const { stdout } = await execa('sh', ['-c', 'zstd -dc "$1" | wc -c', 'sh', object]);
+  return Number(stdout.trim());
+}
+
+function objectPath(id: string, prefix: string): string {
+  const dir = path.join(env.repo, 'backups', id);
+  return path.join(dir, fs.readdirSync(dir).find((name) => name.startsWith(prefix))!);
+}
+
+/** Starts `args`, waits until `comm` has moved `fraction` of `total` bytes, SIGKILLs it. */
+async function killMidway(args: string[], comm: string, field: 'wchar' | 'rchar', total: number, fraction: number) {
+  const run = env.spawn(...args);
+  let exited = false;
+  void run.child.then(() => (exited = true));
+  const pid = await catchTool(run.child.pid!, comm, () => exited);
+  await killAfterBytes(pid, field, Math.round(total * fraction));
+  const result = await run.child;
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ''), stderr: run.stderr() };
+}
+
+beforeAll(async () => {
+  env = await startFaultEnv({ archiving: true, fillMb: 8 });
+  logical = await env.backup('--verify', 'none');
+  base = await env.backup('--physical', '--verify', 'none');
+  [dumpBytes, tarBytes] = await Promise.all([plainSize(objectPath(logical, 'data.dump')), plainSize(objectPath(base, 'base.tar'))]);
+}, 180_000);
+afterAll(() => env?.cleanup());
+
+describe(`tools killed at a random point (FAULT_SEED=${seed})`, { timeout: 120_000 }, () => {
+  it(`pg_dump (seed ${seed})`, async () => {
+    const fraction = point();
+    const result = await killMidway(['backup', '--verify', 'none'], 'pg_dump', 'wchar', dumpBytes, fraction);
+    expectClearError(result, 1, /pg_dump was killed \(SIGKILL\); no backup was recorded/);
+    await expectConsistent(env, [logical, base]);
+    expect(fs.readdirSync(path.join(env.repo, 'backups')).sort()).toEqual([logical, base].sort());
+  });
+
+  it(`pg_basebackup (seed ${seed})`, async () => {
+    const fraction = point();
+    const result = await killMidway(['backup', '--physical', '--verify', 'none'], 'pg_basebackup', 'wchar', tarBytes, fraction);
+    expectClearError(result, 1, /pg_basebackup was killed \(SIGKILL\); no backup was recorded/);
+    await expectConsistent(env, [logical, base]);
+    expect(fs.readdirSync(path.join(env.repo, 'backups')).sort()).toEqual([logical, base].sort());
+    // The server is not left in backup mode: the next base backup works.
+    const again = await env.backup('--physical', '--verify', 'none');
+    await env.cli('verify', again, '--level', 'integrity').then((r) => expect(r.exitCode, r.stderr).toBe(0));
+    fs.rmSync(path.join(env.repo, 'backups', again), { recursive: true });
+  });
+
+  it(`pg_restore (seed ${seed}): the live database is untouched and the half-restored copy dropped`, async () => {
+    const before = await count(env.conn, 'notes');
+    const fraction = point();
+    const result = await killMidway(['restore', logical, '--yes'], 'pg_restore', 'rchar', dumpBytes, fraction);
+    expectClearError(result, 1, /pg_restore failed: killed by SIGKILL/);
+    expect(await count(env.conn, 'notes')).toBe(before);
+    expect((await databaseNames(env.pg)).filter((name) => name.startsWith('shop__'))).toEqual([]);
+    // Nothing lost: the same backup restores completely afterwards.
+    const into = await env.cli('restore', logical, '--into', 'shop_after_kill', '--yes');
+    expect(into.exitCode, into.stderr).toBe(0);
+    expect(await count(env.pg.conn('shop_after_kill'), 'notes')).toBe(before);
+  });
+});
