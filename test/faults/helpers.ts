@@ -7,6 +7,9 @@ import { archiveCommand } from '../../src/engine/wal/command.js';
 import { shareRepositoryWithServer } from '../../src/engine/wal/archiving.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { TEMP_PREFIX } from '../../src/storage/store.js';
+import { openRepository } from '../../src/storage/open-repository.js';
+import type { Repository } from '../../src/storage/repository.js';
+import { checkIntegrity } from '../../src/engine/verify/integrity.js';
 import { runCli, startTestCluster, tempHome, type CliResult, type TempHome, type TestCluster } from '../helpers/cluster.js';
 import { dbUrl, spawnCli, type SpawnedCli } from '../engine/helpers.js';
 
@@ -122,18 +125,15 @@ export function ioBytes(pid: number, field: 'wchar' | 'rchar'): number | undefin
 
 /**
  * Lets a stopped process run in small steps (SIGCONT until its byte count moves, SIGSTOP at once)
- * until it has moved `threshold` bytes, then SIGKILLs it: it cannot finish before the chosen
- * point, however fast it is, and nothing here sleeps for a fixed time.
+ * until it has moved `threshold` bytes, and leaves it stopped there: it cannot finish before the
+ * chosen point, however fast it is, and nothing here sleeps for a fixed time.
  */
-export async function killAfterBytes(pid: number, field: 'wchar' | 'rchar', threshold: number): Promise<number> {
+export async function runUntilBytes(pid: number, field: 'wchar' | 'rchar', threshold: number): Promise<number> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const moved = ioBytes(pid, field);
     if (moved === undefined) throw new Error(`process ${pid} ended before ${threshold} bytes`);
-    if (moved >= threshold) {
-      process.kill(pid, 'SIGKILL');
-      return moved;
-    }
+    if (moved >= threshold) return moved;
     process.kill(pid, 'SIGCONT');
     // Spin (yielding to the event loop) rather than poll on a timer: a fast tool moves megabytes in 10 ms.
     while ((ioBytes(pid, field) ?? Infinity) <= moved) {
@@ -143,6 +143,57 @@ export async function killAfterBytes(pid: number, field: 'wchar' | 'rchar', thre
     if (ioBytes(pid, field) === undefined) throw new Error(`process ${pid} ended before ${threshold} bytes`);
     process.kill(pid, 'SIGSTOP');
   }
+}
+
+/** runUntilBytes, then SIGKILL. */
+export async function killAfterBytes(pid: number, field: 'wchar' | 'rchar', threshold: number): Promise<number> {
+  const moved = await runUntilBytes(pid, field, threshold);
+  process.kill(pid, 'SIGKILL');
+  return moved;
+}
+
+/** Whether a process exists (a zombie counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** A CLI run whose `comm` tool is caught (stopped) as soon as it starts. */
+export async function spawnAndCatch(env: FaultEnv, args: string[], comm: string): Promise<{ run: SpawnedCli; pid: number; exited: () => boolean }> {
+  const run = env.spawn(...args);
+  let done = false;
+  void run.child.then(() => (done = true));
+  const pid = await catchTool(run.child.pid!, comm, () => done);
+  return { run, pid, exited: () => done };
+}
+
+/** The exit code and output of a spawned run, once it ends. */
+export async function outcome(run: SpawnedCli): Promise<CliResult> {
+  const result = await run.child;
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ''), stderr: run.stderr() };
+}
+
+/** Archived WAL segment names (without extension) in a local repository. */
+export function archivedSegments(repo: string): string[] {
+  return filesUnder(path.join(repo, 'wal')).map((f) => path.basename(f).replace(/\.(zst|gz)$/, '')).filter((name) => /^[0-9A-F]{24}$/.test(name));
+}
+
+/** Commits something, switches WAL and waits until that segment is archived; returns its name. */
+export async function switchAndArchive(env: FaultEnv): Promise<string> {
+  const segment = await withClient(env.pg.conn('postgres'), async (c) => {
+    await c.query('CREATE TABLE IF NOT EXISTS wal_marker (at timestamptz); INSERT INTO wal_marker VALUES (now())');
+    return (await c.query<{ file: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS file')).rows[0].file;
+  });
+  await waitUntil(() => archivedSegments(env.repo).includes(segment), `${segment} to be archived`);
+  return segment;
+}
+
+/** The current time on the server, as UTC ISO with microseconds (a PITR target). */
+export async function serverNow(conn: ConnInfo): Promise<string> {
+  return withClient(conn, async (c) => (await c.query<{ t: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`)).rows[0].t);
 }
 
 /** Promise 3: one `error:` line naming what happened, a `hint:` line, the exit code, no stack trace. */
@@ -234,24 +285,25 @@ export async function startFaultEnv(options: { archiving?: boolean; fillMb?: num
 }
 
 /**
- * Promises 1 and 2: `list --json` shows exactly `ids` (newest first does not matter) and no
- * problems; each of them passes `verify --level integrity`; no temp object is left in a local
- * repository.
+ * Promises 1 and 2: `lifeline list --json` shows exactly `ids` and no problems; each of them passes
+ * the integrity level (every object re-read and hashed; run in-process, the same engine code as
+ * `verify --level integrity`, to keep the suite fast); no temp object of an unfinished put is left
+ * in a local repository. `repo` overrides the environment's repository (e.g. an S3 store).
  */
-export async function expectConsistent(env: FaultEnv, ids: string[], options: { repo?: string } = {}): Promise<void> {
-  const repoArgs = options.repo ? ['--repo', options.repo] : [];
-  const list = await env.cli(...repoArgs, '--json', 'list');
+export async function expectConsistent(env: FaultEnv, ids: string[], options: { url?: string; repository?: Repository } = {}): Promise<void> {
+  const url = options.url ?? env.repo;
+  const list = await env.cli('--repo', url, '--json', 'list');
   expect(list.exitCode, list.stderr).toBe(0);
-  const listed = JSON.parse(list.stdout) as { backups: { id: string }[]; problems?: unknown[] };
-  expect(listed.backups.map((b) => b.id).sort(), JSON.stringify(listed.backups.map((b) => ({ id: b.id, startedAt: (b as { startedAt?: string }).startedAt })))).toEqual([...ids].sort());
+  const listed = JSON.parse(list.stdout) as { backups: { id: string; startedAt: string }[]; problems?: unknown[] };
+  expect(listed.backups.map((b) => b.id).sort(), JSON.stringify(listed.backups.map((b) => [b.id, b.startedAt]))).toEqual([...ids].sort());
   expect(listed.problems ?? []).toEqual([]);
+  const repository = options.repository ?? (await openRepository(url));
   for (const id of ids) {
-    const verify = await env.cli(...repoArgs, 'verify', id, '--level', 'integrity');
-    expect(verify.exitCode, `verify ${id}: ${verify.stderr}`).toBe(0);
+    const checks = await checkIntegrity({ repo: repository, manifest: await repository.readManifest(id) });
+    expect(checks.filter((c) => !c.ok), `integrity of ${id}`).toEqual([]);
   }
-  const local = options.repo ?? env.repo;
-  if (!local.startsWith('s3://')) {
-    expect(filesUnder(local).filter((file) => path.basename(file).startsWith(TEMP_PREFIX))).toEqual([]);
+  if (!url.startsWith('s3://')) {
+    expect(filesUnder(url).filter((file) => path.basename(file).startsWith(TEMP_PREFIX))).toEqual([]);
   }
 }
 

@@ -91,6 +91,7 @@ export async function pointInTimeRecovery(options: PitrOptions): Promise<PitrRes
 
   const dataDir = mode.kind === 'data-dir' ? path.resolve(mode.dataDir) : path.join(await makeScratchDir(mode.workDir, 'pitr-'), 'data');
   const clusterDir = mode.kind === 'data-dir' ? `${dataDir}.lifeline` : path.dirname(dataDir);
+  const dataDirExisted = fs.existsSync(dataDir);
   const recovered = await recoverCluster({
     repo,
     backup: plan.backup,
@@ -102,7 +103,10 @@ export async function pointInTimeRecovery(options: PitrOptions): Promise<PitrRes
     signal,
     onProgress: progress,
   }).catch(async (error: unknown) => {
-    if (mode.kind === 'into') await fs.promises.rm(clusterDir, { recursive: true, force: true }).catch(() => undefined);
+    // A failed recovery into --data-dir is left (stopped) for inspection; an interrupted one is
+    // unfinished work nobody asked to keep, and the scratch cluster of --into is never kept.
+    if (mode.kind === 'into' || signal?.aborted) await fs.promises.rm(clusterDir, { recursive: true, force: true }).catch(() => undefined);
+    if (mode.kind === 'data-dir' && signal?.aborted) await removeUnfinished(dataDir, dataDirExisted);
     throw error;
   });
   const proof = {
@@ -144,6 +148,14 @@ export async function pointInTimeRecovery(options: PitrOptions): Promise<PitrRes
     into: mode.into,
     timings: { ...recovered.timings, carryMs: Date.now() - carryStarted, totalMs: Date.now() - started },
   };
+}
+
+/** Removes an interrupted recovery's data directory (only its content when the folder was there before). */
+async function removeUnfinished(dataDir: string, existed: boolean): Promise<void> {
+  if (!existed) return fs.promises.rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
+  for (const entry of await fs.promises.readdir(dataDir).catch(() => [] as string[])) {
+    await fs.promises.rm(path.join(dataDir, entry), { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 function describePlan(plan: PitrPlan, mode: PitrMode): string[] {
