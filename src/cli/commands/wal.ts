@@ -4,6 +4,10 @@ import path from 'node:path';
 import { EXIT, LifelineError } from '../../errors.js';
 import type { Run } from '../main.js';
 import { createOutput, reportError, type Output } from '../output.js';
+import { spawn } from 'node:child_process';
+import { lifelineArgv } from '../../engine/wal/command.js';
+import { parseWalName } from '../../engine/wal/names.js';
+import { DEFAULT_READ_AHEAD, followingSegments, prefetcherRunning, segmentSizeOf, spoolDir, takeFromSpool } from '../../engine/wal/spool.js';
 
 /*
  * wal-push / wal-fetch run once per WAL file, called by PostgreSQL. bin/lifeline.js sends them
@@ -26,6 +30,8 @@ interface WalFlags {
   keyFile?: string;
   /** A keyring file of older keys. */
   keyring?: string;
+  /** wal-fetch: segments to fetch ahead into the spool (0: none). */
+  readAhead?: string;
   json?: boolean;
 }
 
@@ -49,9 +55,16 @@ export function registerWal(program: Command, run: Run): void {
     .description(`fetch one WAL file for restore_command; exit 1 only when it is not archived, ${FETCH_FATAL_EXIT} on any other failure (aborts recovery)`)
     .option('--key-file <file>', 'the current encryption key (else LIFELINE_ENCRYPTION_KEY or the configured encryptionKeyFile)')
     .option('--keyring <file>', 'older keys, one a line')
+    .option('--read-ahead <segments>', 'fetch this many following segments in the background while recovery replays (0: off)', String(DEFAULT_READ_AHEAD))
     .action(
       run<WalFlags>(async (ctx, flags, [name, dest]) => walFetchCommand({ repo: ctx.repo().url, name, dest, flags, out: ctx.out })),
     );
+  program
+    .command('wal-prefetch <spool> <names...>', { hidden: true })
+    .description('the background read-ahead that wal-fetch starts (not for direct use)')
+    .option('--key-file <file>', 'the current encryption key')
+    .option('--keyring <file>', 'older keys, one a line')
+    .action(run<WalFlags>(async (ctx, flags, [spool, ...names]) => walPrefetchCommand({ repo: ctx.repo().url, spool, names: names.flat(), flags })));
 }
 
 /**
@@ -62,7 +75,7 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const flags: WalFlags = {};
   const positional: string[] = [];
-  const withValue = new Set(['--repo', '--db', '--target', '--compress', '--key-file', '--keyring']);
+  const withValue = new Set(['--repo', '--db', '--target', '--compress', '--key-file', '--keyring', '--read-ahead']);
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
     if (token === '--') {
@@ -79,6 +92,7 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
         if (flag === '--compress') flags.compress = value;
         if (flag === '--key-file') flags.keyFile = value;
         if (flag === '--keyring') flags.keyring = value;
+        if (flag === '--read-ahead') flags.readAhead = value;
         continue;
       }
       if (flag === '--json') flags.json = true;
@@ -88,7 +102,7 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
     positional.push(token);
   }
   const [command, ...args] = positional;
-  if (command !== 'wal-push' && command !== 'wal-fetch') return undefined;
+  if (command !== 'wal-push' && command !== 'wal-fetch' && command !== 'wal-prefetch') return undefined;
   const out = createOutput(Boolean(flags.json));
   let repo: string;
   try {
@@ -104,6 +118,7 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
     }
     return walPushCommand({ repo, file: args[0], compress: flags.compress, flags, out });
   }
+  if (command === 'wal-prefetch') return walPrefetchCommand({ repo, spool: args[0], names: args.slice(1), flags });
   if (args.length !== 2) return usage(command, 'expects two arguments: the WAL file name (%f) and the destination (%p)', flags);
   return walFetchCommand({ repo, name: args[0], dest: args[1], flags, out });
 }
@@ -210,7 +225,18 @@ async function walPushCommand(options: { repo: string; file: string; compress?: 
 
 async function walFetchCommand(options: { repo: string; name: string; dest: string; flags: WalFlags; out: Output }): Promise<number> {
   const { out } = options;
+  const readAhead = options.flags.readAhead === undefined ? DEFAULT_READ_AHEAD : Number(options.flags.readAhead);
+  if (!Number.isInteger(readAhead) || readAhead < 0 || readAhead > 64) {
+    reportError(new LifelineError('USAGE', `--read-ahead must be a whole number from 0 to 64, not "${options.flags.readAhead}".`), out);
+    return FETCH_FATAL_EXIT;
+  }
+  const spool = readAhead > 0 && parseWalName(options.name)?.kind === 'segment' ? spoolDir(options.dest, options.repo) : undefined;
   try {
+    if (spool && (await takeFromSpool(spool, options.name, options.dest))) {
+      out.result({ walFetch: { found: true, name: options.name, from: 'read-ahead' } });
+      startPrefetcher(options, spool, readAhead);
+      return EXIT.ok;
+    }
     const { walFetch } = await import('../../engine/wal/fetch.js');
     const store = await openWalStore(options.repo);
     const keyring = await walKeyring(options.flags);
@@ -222,10 +248,44 @@ async function walFetchCommand(options: { repo: string; name: string; dest: stri
       onRetry: (error, attempt) => out.note(`lifeline wal-fetch ${options.name}: attempt ${attempt} failed (${error.message}); retrying`),
     });
     out.result({ walFetch: result });
+    if (result.found && spool) startPrefetcher(options, spool, readAhead);
     return result.found ? EXIT.ok : FETCH_NOT_FOUND_EXIT;
   } catch (error) {
     reportError(error, out);
     out.note(`lifeline wal-fetch: exiting ${FETCH_FATAL_EXIT} so that PostgreSQL stops recovery instead of ending it early`);
     return FETCH_FATAL_EXIT;
+  }
+}
+
+/**
+ * Starts the read-ahead for the segments after `name` as a detached process (PostgreSQL waits for
+ * wal-fetch to exit, not for the prefetcher), unless one already works on this spool.
+ */
+function startPrefetcher(options: { repo: string; name: string; dest: string; flags: WalFlags }, spool: string, readAhead: number): void {
+  if (prefetcherRunning(spool)) return;
+  const names = followingSegments(options.name, readAhead, segmentSizeOf(options.dest));
+  const keys = [...(options.flags.keyFile ? ['--key-file', path.resolve(options.flags.keyFile)] : []), ...(options.flags.keyring ? ['--keyring', path.resolve(options.flags.keyring)] : [])];
+  try {
+    spawn(...lifelineArgvSpawn(['wal-prefetch', '--repo', options.repo, ...keys, spool, ...names]), { detached: true, stdio: 'ignore' }).unref();
+  } catch {
+    // No read-ahead then; every file is still fetched in the foreground.
+  }
+}
+
+function lifelineArgvSpawn(args: string[]): [string, string[]] {
+  const [node, bin] = lifelineArgv();
+  return [node, [bin, ...args]];
+}
+
+async function walPrefetchCommand(options: { repo: string; spool: string; names: string[]; flags: WalFlags }): Promise<number> {
+  try {
+    const { prefetch } = await import('../../engine/wal/prefetch.js');
+    const store = await openWalStore(options.repo);
+    const keyring = await walKeyring(options.flags);
+    await prefetch({ store, keyring, spool: options.spool, names: options.names.filter((name) => parseWalName(name)?.kind === 'segment') });
+    return EXIT.ok;
+  } catch {
+    // Nobody reads a detached prefetcher's output: the foreground wal-fetch reports failures.
+    return EXIT.failure;
   }
 }

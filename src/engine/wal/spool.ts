@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_SEGMENT_SIZE, parseWalName, segmentName, segmentNumber } from './names.js';
+
+/*
+ * Read-ahead for restore_command. PostgreSQL asks for one WAL file at a time and waits for each
+ * answer; a background prefetcher (prefetch.ts) fetches the next segments into a spool while
+ * recovery replays, so most wal-fetch calls only rename a file. A file appears in the spool (by
+ * rename) only once fetched and checked exactly as wal-fetch checks it, and only files that are
+ * in the archive are ever spooled: "not found" always comes from the repository itself.
+ * This file stays light: a spool hit must not load the store, the keys or the codecs.
+ */
+
+export const DEFAULT_READ_AHEAD = 8;
+const LOCK = '.prefetcher';
+
+/** <dir of %p>/.lifeline-prefetch/<repository id>: on pg_wal's file system, so taking a file is a rename. */
+export function spoolDir(dest: string, repoLocation: string): string {
+  const id = createHash('sha256').update(repoLocation).digest('hex').slice(0, 12);
+  return path.join(path.dirname(path.resolve(dest)), '.lifeline-prefetch', id);
+}
+
+/** The spool root under a data directory (lifeline pitr removes it once recovery is over). */
+export function spoolRoot(dataDir: string): string {
+  return path.join(dataDir, 'pg_wal', '.lifeline-prefetch');
+}
+
+/** Moves spooled `name` to `dest`; false when it is not there (yet). */
+export async function takeFromSpool(spool: string, name: string, dest: string): Promise<boolean> {
+  try {
+    await fs.promises.rename(path.join(spool, name), dest);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/**
+ * The segment size a WAL segment file was written with: its first page carries a long header
+ * (xlp_info has XLP_LONG_HEADER; xlp_seg_size at byte 32). The default when unreadable.
+ */
+export function segmentSizeOf(file: string): number {
+  const header = Buffer.alloc(40);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    if (fs.readSync(fd, header, 0, 40, 0) < 40) return DEFAULT_SEGMENT_SIZE;
+  } catch {
+    return DEFAULT_SEGMENT_SIZE;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  const XLP_LONG_HEADER = 0x0002;
+  const size = header.readUInt32LE(32);
+  const powerOfTwo = size > 0 && (size & (size - 1)) === 0;
+  return header.readUInt16LE(2) & XLP_LONG_HEADER && powerOfTwo && size >= 1 << 20 && size <= 1 << 30 ? size : DEFAULT_SEGMENT_SIZE;
+}
+
+/** The `count` segment names after segment `name`, on its timeline; none for other kinds of file. */
+export function followingSegments(name: string, count: number, segmentSize = DEFAULT_SEGMENT_SIZE): string[] {
+  const parsed = parseWalName(name);
+  if (parsed?.kind !== 'segment') return [];
+  const first = segmentNumber(parsed, segmentSize) + 1;
+  return Array.from({ length: count }, (_, i) => segmentName(parsed.timeline, first + i, segmentSize));
+}
+
+/** Whether a prefetcher works on this spool now (its pid file names a live process). */
+export function prefetcherRunning(spool: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(path.join(spool, LOCK), 'utf8'));
+  } catch {
+    return false;
+  }
+  return processAlive(pid);
+}
+
+/**
+ * Claims the spool for one prefetcher; undefined when a live one holds it. A claim left by a
+ * dead process is taken over.
+ */
+export function claimSpool(spool: string): (() => void) | undefined {
+  const lock = path.join(spool, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (prefetcherRunning(spool)) return undefined;
+      fs.rmSync(lock, { force: true });
+    }
+  }
+  return undefined;
+}
+
+/** Removes spooled segments that sort before `name`: recovery has gone past them. */
+export function dropPassed(spool: string, name: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(spool);
+  } catch {
+    return;
+  }
+  for (const entry of entries) if (!entry.startsWith('.') && entry < name) fs.rmSync(path.join(spool, entry), { force: true });
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

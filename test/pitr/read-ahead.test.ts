@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cluster.js';
+import { followingSegments, segmentSizeOf, spoolDir } from '../../src/engine/wal/spool.js';
+import { DEFAULT_SEGMENT_SIZE } from '../../src/engine/wal/names.js';
+
+/*
+ * wal-fetch's read-ahead, through the built CLI as PostgreSQL runs it (cwd = the data directory,
+ * %p = pg_wal/RECOVERYXLOG): after one fetch, the following archived segments arrive in the spool
+ * in the background, and the next calls are served from there even when the repository has gone.
+ */
+let root: string;
+let repo: string;
+let dataDir: string;
+const segments = ['000000010000000000000003', '000000010000000000000004', '000000010000000000000005', '000000010000000000000006'];
+const contents = new Map<string, Buffer>();
+
+/** A file with a WAL long page header claiming 16 MiB segments, then random bytes. */
+function segmentBytes(): Buffer {
+  const bytes = randomBytes(64 * 1024);
+  bytes.writeUInt16LE(0xd110, 0);
+  bytes.writeUInt16LE(0x0002 | 0x0004, 2);
+  bytes.writeUInt32LE(DEFAULT_SEGMENT_SIZE, 32);
+  bytes.writeUInt32LE(8192, 36);
+  return bytes;
+}
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const fetch = (name: string, extra: string[] = []) => runCli(['wal-fetch', '--repo', repo, ...extra, name, 'pg_wal/RECOVERYXLOG'], { cwd: dataDir });
+const fetched = () => fs.readFileSync(path.join(dataDir, 'pg_wal/RECOVERYXLOG'));
+
+beforeAll(async () => {
+  root = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'lifeline-read-ahead-'));
+  repo = path.join(root, 'repo');
+  dataDir = path.join(root, 'data');
+  fs.mkdirSync(path.join(dataDir, 'pg_wal'), { recursive: true });
+  const source = path.join(root, 'source');
+  fs.mkdirSync(source);
+  for (const name of segments) {
+    contents.set(name, segmentBytes());
+    fs.writeFileSync(path.join(source, name), contents.get(name)!);
+    const push = await runCli(['wal-push', '--repo', repo, name], { cwd: source });
+    expect(push.exitCode, push.stderr).toBe(0);
+  }
+});
+afterAll(async () => {
+  await fs.promises.rm(root, { recursive: true, force: true });
+});
+
+describe('wal-fetch read-ahead', () => {
+  it('reads segment sizes from the WAL header and names the following segments across a log boundary', () => {
+    const file = path.join(root, 'header');
+    fs.writeFileSync(file, segmentBytes());
+    expect(segmentSizeOf(file)).toBe(DEFAULT_SEGMENT_SIZE);
+    fs.writeFileSync(file, Buffer.alloc(100));
+    expect(segmentSizeOf(file)).toBe(DEFAULT_SEGMENT_SIZE);
+    expect(followingSegments('0000000200000001000000FE', 3)).toEqual(['0000000200000001000000FF', '000000020000000200000000', '000000020000000200000001']);
+    expect(followingSegments('00000002.history', 3)).toEqual([]);
+  });
+
+  it('spools the following archived segments, serves them without the repository, and never spools what is absent', async () => {
+    const first = await fetch(segments[0]);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(fetched().equals(contents.get(segments[0])!)).toBe(true);
+
+    const spool = spoolDir(path.join(dataDir, 'pg_wal/RECOVERYXLOG'), repo);
+    const spooled = () => (fs.existsSync(spool) ? fs.readdirSync(spool).filter((f) => !f.startsWith('.')) : []);
+    await waitFor(() => spooled().length === 3 && !fs.existsSync(path.join(spool, '.prefetcher')), 'the prefetcher to spool 3 segments and finish');
+    expect(spooled().sort()).toEqual(segments.slice(1));
+
+    // The archive is gone: what was read ahead is still served, byte for byte.
+    fs.renameSync(repo, `${repo}.away`);
+    for (const name of segments.slice(1, 3)) {
+      const result = await fetch(name);
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(fetched().equals(contents.get(name)!)).toBe(true);
+    }
+    // Not read ahead, and no repository: a hard failure (126), never "not found".
+    const missing = await fetch('000000010000000000000007');
+    expect(missing.exitCode).toBe(126);
+    fs.renameSync(`${repo}.away`, repo);
+
+    const beyond = await fetch('000000010000000000000007');
+    expect(beyond.exitCode).toBe(1);
+    expect(spooled()).not.toContain('000000010000000000000007');
+  });
+
+  it('--read-ahead 0 fetches in the foreground only', async () => {
+    const other = path.join(root, 'data-no-read-ahead');
+    fs.mkdirSync(path.join(other, 'pg_wal'), { recursive: true });
+    const result = await runCli(['wal-fetch', '--repo', repo, '--read-ahead', '0', segments[0], 'pg_wal/RECOVERYXLOG'], { cwd: other });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(fs.existsSync(path.join(other, 'pg_wal', '.lifeline-prefetch'))).toBe(false);
+    expect((await runCli(['wal-fetch', '--repo', repo, '--read-ahead', 'lots', segments[0], 'pg_wal/RECOVERYXLOG'], { cwd: other })).exitCode).toBe(126);
+  });
+});
