@@ -31,19 +31,23 @@ export interface Context {
 
 export function createContext(options: GlobalOptions, signal: AbortSignal, env: NodeJS.ProcessEnv = process.env): Context {
   const paths = lifelinePaths(env);
-  const config = loadConfig(paths);
+  // Read on first use: `config path` and `config set` must work while the file is broken.
+  let loaded: Config | undefined;
+  const config = () => (loaded ??= loadConfig(paths));
   const out = createOutput(Boolean(options.json));
   return {
     paths,
-    config,
+    get config() {
+      return config();
+    },
     out,
     env,
     plain: Boolean(options.plain),
     signal,
-    target: () => resolveTarget(config, options, env),
-    repo: () => resolveRepo(config, paths, options.repo, env),
+    target: () => resolveTarget(config(), options, env),
+    repo: () => resolveRepo(config(), paths, options.repo, env),
     async connect() {
-      const target = resolveTarget(config, options, env);
+      const target = resolveTarget(config(), options, env);
       if (target.kind === 'sandbox') {
         const { ensureSandbox } = await import('../postgres/sandbox.js');
         const sandbox = await ensureSandbox({ paths, signal, onNote: (text) => out.note(text) });

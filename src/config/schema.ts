@@ -77,7 +77,15 @@ export const s3Schema = z
 
 export const configSchema = z
   .object({
-    targets: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), targetSchema).default({}),
+    targets: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'target names are letters, digits, "_", "-" and "."')
+          .refine((name) => !['__proto__', 'constructor', 'prototype', 'sandbox'].includes(name), 'a reserved name'),
+        targetSchema,
+      )
+      .default({}),
     defaultTarget: z.string().optional(),
     repository: z
       .object({
@@ -119,7 +127,7 @@ export const configSchema = z
     policy: policySchema.prefault({}),
     alerts: z.array(alertSinkSchema).default([]),
     runbookDir: z.string().optional(),
-    timezone: z.string().optional().describe('IANA zone used to show and read times, e.g. Europe/Berlin'),
+    timezone: z.string().refine(isTimeZone, 'an IANA time zone such as UTC or Europe/Berlin').optional().describe('IANA zone used to show and read times, e.g. Europe/Berlin'),
     encryptionKeyFile: absolutePath.optional().describe('file holding the current encryption key (64 hex characters); LIFELINE_ENCRYPTION_KEY takes precedence'),
     encryptionKeyringFile: absolutePath.optional().describe('file of older keys, one a line, that still decrypt (key rotation)'),
   })
@@ -129,3 +137,12 @@ export type Config = z.infer<typeof configSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;
 export type VerifyLevel = z.infer<typeof verifyLevelSchema>;
 export type Compression = z.infer<typeof compressionSchema>;
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

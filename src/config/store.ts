@@ -1,32 +1,46 @@
 import Conf from 'conf';
+import fs from 'node:fs';
+import path from 'node:path';
 import { LifelineError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 import type { LifelinePaths } from './paths.js';
 import { ensureDir } from '../fs-util.js';
 
+const CONFIG_NAME = 'config';
+
+/** Where the settings file is, without reading it (it may not parse). */
+export function configFilePath(paths: LifelinePaths): string {
+  return path.join(paths.config, `${CONFIG_NAME}.json`);
+}
+
 /** The conf-backed settings file, validated with zod on every read. */
 export function openConfigFile(paths: LifelinePaths): Conf<Record<string, unknown>> {
   ensureDir(paths.config);
-  return new Conf<Record<string, unknown>>({
-    cwd: paths.config,
-    configName: 'config',
-    configFileMode: 0o600,
-    projectSuffix: '',
-  });
+  try {
+    return new Conf<Record<string, unknown>>({
+      cwd: paths.config,
+      configName: CONFIG_NAME,
+      configFileMode: 0o600,
+      projectSuffix: '',
+    });
+  } catch (error) {
+    throw new LifelineError('CONFIG_INVALID', `Cannot read the config file ${configFilePath(paths)}: ${(error as Error).message.split('\n')[0]}`, {
+      hint: 'It must be a JSON object: fix the file, or move it away to start from the defaults.',
+    });
+  }
 }
 
 export function loadConfig(paths: LifelinePaths): Config {
-  let raw: Record<string, unknown>;
-  let file = '';
-  try {
-    const conf = openConfigFile(paths);
-    file = conf.path;
-    raw = conf.store;
-  } catch (error) {
-    throw new LifelineError('CONFIG_INVALID', `Cannot read the config file in ${paths.config}: ${(error as Error).message}`, {
-      hint: 'Fix or remove the file; `lifeline config path` prints where it is.',
+  const conf = openConfigFile(paths);
+  const file = conf.path;
+  // conf turns a file holding "x" or [1] into {"0": ...}: say what is really wrong.
+  const top = topLevelType(file);
+  if (top !== 'object' && top !== 'missing') {
+    throw new LifelineError('CONFIG_INVALID', `The config file ${file} holds ${top}, not a JSON object.`, {
+      hint: 'Fix the file, or move it away to start from the defaults.',
     });
   }
+  const raw: unknown = conf.store;
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -36,4 +50,16 @@ export function loadConfig(paths: LifelinePaths): Config {
     });
   }
   return parsed.data;
+}
+
+function topLevelType(file: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return 'missing'; // absent, or unreadable JSON: conf has already said which
+  }
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'object' : `a ${typeof value}`;
 }

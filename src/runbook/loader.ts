@@ -31,7 +31,8 @@ export type RunbookCheck = { ok: true; loaded: LoadedRunbook } | { ok: false; pr
 /** Parses and checks a runbook, collecting every problem with its line and column. */
 export function checkRunbookText({ text, file, registry }: ParseRunbookOptions): RunbookCheck {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel error: YAML's warnings (e.g. a collection used as a key) become schema problems, not stderr noise.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const position = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
@@ -45,7 +46,13 @@ export function checkRunbookText({ text, file, registry }: ParseRunbookOptions):
   const locate = (fieldPath: readonly PathSegment[]) => position(offsetOf(doc, fieldPath));
   const problemAt = (fieldPath: readonly PathSegment[], message: string): RunbookProblem => ({ file, ...locate(fieldPath), path: formatPath(fieldPath), message });
 
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    // Aliases are resolved here: an unknown one, or an alias bomb (billion laughs), throws.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    return { ok: false, problems: [{ file, line: 1, column: 1, path: '', message: `YAML: ${(error as Error).message.split('\n')[0]}` }] };
+  }
   const parsed = runbookSchema.safeParse(raw);
   if (!parsed.success) {
     return { ok: false, problems: sortProblems(describeIssues(parsed.error.issues, raw).map((problem) => problemAt(problem.path, problem.message))) };

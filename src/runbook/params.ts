@@ -105,7 +105,7 @@ const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1
 export function parseTimestamp(name: string, text: string): string {
   const match = TIMESTAMP.exec(text);
   const refuse = (why: string) =>
-    new LifelineError('USAGE', `Param "${name}": "${text}" is not a time lifeline can trust (${why}).`, {
+    new LifelineError('USAGE', `Param "${name}": ${JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text)} is not a time lifeline can trust (${why}).`, {
       hint: 'Write it as ISO 8601 with an offset, e.g. 2026-11-24T21:30:00+01:00 or 2026-11-24T20:30:00Z.',
     });
   if (!match) throw refuse(/[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? 'no UTC offset' : 'not ISO 8601');
@@ -116,5 +116,7 @@ export function parseTimestamp(name: string, text: string): string {
   const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
   const sameDay = calendar.getUTCFullYear() === Number(year) && calendar.getUTCMonth() === Number(month) - 1 && calendar.getUTCDate() === Number(day);
   if (Number.isNaN(time) || !sameDay || Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) throw refuse('no such date or time');
+  const instantYear = new Date(time).getUTCFullYear();
+  if (Number(year) < 1970 || instantYear > 9999) throw refuse('outside the years 1970 to 9999');
   return new Date(time).toISOString();
 }

@@ -12,8 +12,8 @@ export function registerConfig(program: Command, run: Run): void {
     .description('where the config file is')
     .action(
       run(async (ctx) => {
-        const { openConfigFile } = await import('../../config/store.js');
-        const file = openConfigFile(ctx.paths).path;
+        const { configFilePath } = await import('../../config/store.js');
+        const file = configFilePath(ctx.paths);
         ctx.out.result({ path: file });
         ctx.out.line(file);
         return EXIT.ok;

@@ -19,6 +19,9 @@ export const ACCEPTED_FORMS = [
   '"YYYY-MM-DDTHH:MM:SS+02:00" / "...Z" (ISO 8601 with an offset)',
 ];
 
+const MIN_YEAR = 1970;
+const MAX_YEAR = 9999;
+
 const PATTERN = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /** The zone to read and show times in: --tz, else the config's timezone, else the system's. */
@@ -43,7 +46,7 @@ export function parseTargetTime(input: string, zone: string): TargetTime {
   const text = input.trim();
   const m = PATTERN.exec(text);
   const refuse = (why: string) =>
-    new LifelineError('USAGE', `Cannot use "${input}" as a recovery target: ${why}.`, {
+    new LifelineError('USAGE', `Cannot use ${JSON.stringify(input.length > 80 ? `${input.slice(0, 77)}...` : input)} as a recovery target: ${why}.`, {
       hint: `Accepted forms: ${ACCEPTED_FORMS.join('; or ')}.`,
     });
   if (!m) throw refuse('not a complete date and time');
@@ -51,6 +54,8 @@ export function parseTargetTime(input: string, zone: string): TargetTime {
   const fraction = m[7] ?? '';
   if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) throw refuse(`${m[1]}-${m[2]}-${m[3]} is not a date`);
   if (hour > 23 || minute > 59 || second > 59) throw refuse(`${m[4]}:${m[5]}:${m[6]} is not a time of day`);
+  // Before 1970 no PostgreSQL WAL exists; past 9999 no timestamp round-trips (and Date.UTC reads 0-99 as 1900-1999).
+  if (year < MIN_YEAR) throw refuse(`${m[1]} is before ${MIN_YEAR}`);
   const wallClock = Date.UTC(year, month - 1, day, hour, minute, second);
 
   let epochSeconds: number;
@@ -67,6 +72,7 @@ export function parseTargetTime(input: string, zone: string): TargetTime {
     epochSeconds = candidates[0] / 1000;
     readIn = zone;
   }
+  if (new Date(epochSeconds * 1000).getUTCFullYear() > MAX_YEAR) throw refuse(`it is after the year ${MAX_YEAR}`);
   const at = new Date(epochSeconds * 1000 + Number((fraction + '000').slice(0, 3)));
   const frac = fraction ? `.${fraction}` : '';
   const utcWall = new Date(epochSeconds * 1000).toISOString().slice(0, 19);
