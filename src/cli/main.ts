@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, LifelineError } from '../errors.js';
+import { redactText } from '../redact.js';
 import { createContext, type Context, type GlobalOptions } from './context.js';
 import { createOutput, reportError } from './output.js';
 import { registerCommands } from './commands/index.js';
@@ -18,6 +19,7 @@ export function interruptedExit(signal: NodeJS.Signals): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  hidePasswordFromPs();
   if (process.env.NO_COLOR !== undefined && process.env.FORCE_COLOR === undefined) process.env.FORCE_COLOR = '0';
   let exitCode: number = EXIT.ok;
   const program = new Command('lifeline')
@@ -82,4 +84,15 @@ export async function main(argv: string[]): Promise<number> {
     return reportError(error, createOutput(false));
   }
   return exitCode;
+}
+
+/**
+ * A password typed into the command line (--db postgresql://user:pw@host/db) is readable by every
+ * local user through ps and /proc/<pid>/cmdline. Overwrite our visible command line with the
+ * redacted one as early as we can (children never get it: they get PGPASSWORD).
+ */
+function hidePasswordFromPs(): void {
+  const line = process.argv.join(' ');
+  const shown = redactText(line);
+  if (shown !== line) process.title = shown;
 }

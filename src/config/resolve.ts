@@ -41,10 +41,10 @@ export function resolveTarget(config: Config, flags: TargetFlags, env: NodeJS.Pr
 }
 
 function configuredTarget(config: Config, name: string, source: string, env: NodeJS.ProcessEnv): ResolvedTarget {
-  const target = config.targets[name];
+  const target = Object.hasOwn(config.targets, name) ? config.targets[name] : undefined;
   if (!target) {
     const known = Object.keys(config.targets);
-    throw new LifelineError('USAGE', `Unknown target "${name}".`, {
+    throw new LifelineError('USAGE', `Unknown target ${JSON.stringify(name)}.`, {
       hint: known.length ? `Configured targets: ${known.join(', ')}.` : 'No targets are configured yet.',
     });
   }

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import type { Run } from '../main.js';
 import { table } from '../format.js';
+import { writeOutFile } from '../out-file.js';
 
 export function registerAudit(program: Command, run: Run): void {
   const audit = program.command('audit').description('the audit trails of runs: list, verify, report');
@@ -64,7 +64,7 @@ export function registerAudit(program: Command, run: Run): void {
         const verification = verifyAuditFile(file);
         const markdown = renderReport({ lines: readAuditLines(file), verification });
         if (options.out) {
-          fs.writeFileSync(options.out, markdown);
+          writeOutFile(options.out, markdown);
           ctx.out.note(`wrote ${options.out}`);
         } else if (!ctx.out.json) process.stdout.write(markdown);
         ctx.out.result({ file, verification, markdown });

@@ -4,6 +4,7 @@ import { EXIT } from '../../errors.js';
 import type { Context } from '../context.js';
 import type { Run } from '../main.js';
 import { table } from '../format.js';
+import { writeOutFile } from '../out-file.js';
 
 export function registerRunbooks(program: Command, run: Run): void {
   const runbooks = program.command('runbooks').description('the runbooks lifeline can run: list, validate, JSON Schema');
@@ -63,7 +64,7 @@ export function registerRunbooks(program: Command, run: Run): void {
         const { runbookJsonSchema } = await import('../../runbook/schema.js');
         const text = `${JSON.stringify(runbookJsonSchema(), null, 2)}\n`;
         if (options.out) {
-          fs.writeFileSync(options.out, text);
+          writeOutFile(options.out, text);
           ctx.out.note(`wrote ${options.out}`);
         } else process.stdout.write(text);
         return EXIT.ok;

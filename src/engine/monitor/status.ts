@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { LifelineError, errnoCode } from '../../errors.js';
 import type { Policy } from '../../config/policy.js';
 import type { BackupEntry, Repository } from '../../storage/repository.js';
 import { recoverableWindow, type RecoverableWindow } from '../wal/window.js';
@@ -197,6 +198,13 @@ export function toPrometheus(report: StatusReport): string {
  */
 export function writePrometheusFile(file: string, text: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text, { mode: 0o644 });
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, text, { mode: 0o644 });
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw new LifelineError('USAGE', `Cannot write the Prometheus file ${file}: ${errnoCode(error) ?? (error as Error).message}`, {
+      hint: 'Name a file in an existing folder lifeline may write (node_exporter\'s textfile collector directory).',
+    });
+  }
 }

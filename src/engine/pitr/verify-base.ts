@@ -126,7 +126,7 @@ async function amcheck(socketDir: string, port: number, major: number, signal?: 
   } catch {
     return [];
   }
-  const result = await execa(tool.path, ['--all', '--install-missing', '-h', socketDir, '-p', String(port), '-U', 'postgres'], { reject: false, cancelSignal: signal, stdin: 'ignore' });
+  const result = await execa(tool.path, ['--all', '--install-missing', '--no-password', '-h', socketDir, '-p', String(port), '-U', 'postgres'], { reject: false, cancelSignal: signal, stdin: 'ignore' });
   return [
     result.exitCode === 0
       ? { level: 'consistency', name: 'pg_amcheck', ok: true, detail: 'every table and btree index of every database checked' }

@@ -39,7 +39,7 @@ export async function pgRestoreFromBackup(options: {
     options.manifest.compression.algorithm === 'zstd'
       ? execa('zstd', ['-d', '-q', '-c'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: { stdout: false, stderr: true }, cancelSignal: signal, reject: false })
       : undefined;
-  const child = execa(options.pgRestore.path, ['--verbose', ...options.args], {
+  const child = execa(options.pgRestore.path, ['--verbose', '--no-password', ...options.args], {
     env: options.conn ? toolEnv(options.conn) : process.env,
     extendEnv: false,
     stdin: zstd ? zstd.stdout! : 'pipe',

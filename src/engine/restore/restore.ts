@@ -222,7 +222,7 @@ async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: s
   try {
     options.onProgress?.({ phase: 'stage', message: `staging the dump in ${options.stagingDir} for ${jobs} parallel jobs` });
     assertUnchanged(await streamDump({ repo: options.repo, manifest: options.manifest, sink: createWriteStream(staged, { mode: 0o600 }), signal: options.signal, onProgress: options.onProgress }));
-    const result = await execa(options.pgRestore.path, [...options.args, `--jobs=${jobs}`, staged], {
+    const result = await execa(options.pgRestore.path, ['--no-password', ...options.args, `--jobs=${jobs}`, staged], {
       env: toolEnv(options.conn),
       extendEnv: false,
       cancelSignal: options.signal,
