@@ -1,3 +1,4 @@
+import type { QueryConfig } from 'pg';
 import { z } from 'zod';
 import { LifelineError } from '../errors.js';
 import type { RunServices } from './registry.js';
@@ -32,7 +33,8 @@ export async function evaluateAssertion(
     async (client) => {
       await client.query('BEGIN READ ONLY');
       try {
-        const result = await client.query({ text: args.sql, rowMode: 'array' });
+        // Extended protocol: exactly one statement, so "SELECT true; COMMIT; DROP ..." cannot leave READ ONLY.
+        const result = await client.query({ text: args.sql, rowMode: 'array', queryMode: 'extended' } as QueryConfig);
         const value: unknown = result.rows[0]?.[0];
         if (!result.rows.length) return { ok: false, value: null, detail: `${label}: the query returned no row` };
         const ok = value === true || value === 't' || value === 'true';

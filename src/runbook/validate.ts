@@ -64,6 +64,10 @@ export function validateRunbook(runbook: Runbook, registry: Registry): SemanticP
   };
 
   const checkArgs = (schema: z.ZodType, args: Record<string, unknown>, path: PathSegment[]) => {
+    // A query is run as written: no param, output or target value may become part of SQL text.
+    if (typeof args.sql === 'string' && templateExpressions(args.sql).length) {
+      problems.push({ path: [...path, 'sql'], message: 'templates ({{...}}) are not allowed in `sql`: a query runs exactly as written, so no value can change it' });
+    }
     const result = schema.safeParse(args);
     if (result.success) return;
     for (const issue of describeIssues(result.error.issues, args)) {

@@ -5,6 +5,9 @@ import { withClient } from '../../src/postgres/client.js';
 import { dbnameArg, toolEnv } from '../../src/postgres/conninfo.js';
 import { findTool } from '../../src/postgres/tools.js';
 import { quoteIdent, quoteLiteral } from '../../src/engine/backup/fingerprint.js';
+import { evaluateAssertion } from '../../src/runbook/sql-assertion.js';
+import { checkRunbookText } from '../../src/runbook/loader.js';
+import { createBuiltinRegistry } from '../../src/runbook/builtins.js';
 import { startTestCluster, type TestCluster } from '../helpers/cluster.js';
 
 /*
@@ -79,5 +82,33 @@ describe('SQL quoting against a real server', () => {
       }),
       { numRuns: 5 + examples.length, examples },
     );
+  });
+});
+
+describe('runbook SQL assertions', () => {
+  it('run one read-only statement: a second statement cannot end the read-only transaction', async () => {
+    await withClient(pg.conn('postgres'), (client) => client.query('CREATE TABLE IF NOT EXISTS keep (x int)'));
+    const services = { env: process.env, connect: async () => ({ conn: pg.conn('postgres'), label: 'test', sandbox: false }) };
+    const signal = new AbortController().signal;
+    for (const sql of ['SELECT true; COMMIT; DROP TABLE keep', 'COMMIT; DROP TABLE keep; SELECT true']) {
+      await expect(evaluateAssertion({ sql }, services, signal)).rejects.toThrow(/multiple commands|cannot insert/);
+    }
+    await expect(evaluateAssertion({ sql: 'DROP TABLE keep' }, services, signal)).rejects.toThrow(/read-only transaction/);
+    expect((await evaluateAssertion({ sql: "SELECT to_regclass('keep') IS NOT NULL" }, services, signal)).ok).toBe(true);
+  });
+
+  it('a runbook may not build SQL from templates', () => {
+    const text = `id: t
+title: t
+params: { order: { type: text } }
+steps:
+  - id: a
+    title: a
+    action: sql.assert
+    with: { sql: "SELECT count(*) = 1 FROM orders WHERE id = {{params.order}}" }
+`;
+    const result = checkRunbookText({ text, file: 't.yaml', registry: createBuiltinRegistry() });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problems.map((p) => `${p.path}: ${p.message}`)).toContain('steps[0].with.sql: templates ({{...}}) are not allowed in `sql`: a query runs exactly as written, so no value can change it');
   });
 });

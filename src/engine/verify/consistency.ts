@@ -129,7 +129,8 @@ async function runAmcheck(client: pg.Client, install: boolean): Promise<VerifyCh
 async function runAssertion(client: pg.Client, assertion: SqlAssertion): Promise<VerifyCheck> {
   const name = `assertion ${assertion.name}`;
   try {
-    const { rows } = await client.query({ text: assertion.sql, rowMode: 'array' });
+    // One statement only (extended protocol), as for runbook assertions.
+    const { rows } = await client.query({ text: assertion.sql, rowMode: 'array', queryMode: 'extended' } as pg.QueryConfig);
     const value = rows[0]?.[0];
     return value === true || value === 't'
       ? { level: 'consistency', name, ok: true }
