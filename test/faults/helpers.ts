@@ -162,7 +162,7 @@ export function alive(pid: number): boolean {
 }
 
 /** A CLI run whose `comm` tool is caught (stopped) as soon as it starts. */
-export async function spawnAndCatch(env: FaultEnv, args: string[], comm: string): Promise<{ run: SpawnedCli; pid: number; exited: () => boolean }> {
+export async function spawnAndCatch(env: FaultEnv, args: string[], comm: string): Promise<{ run: FaultRun; pid: number; exited: () => boolean }> {
   const run = env.spawn(...args);
   let done = false;
   void run.child.then(() => (done = true));
@@ -171,9 +171,9 @@ export async function spawnAndCatch(env: FaultEnv, args: string[], comm: string)
 }
 
 /** The exit code and output of a spawned run, once it ends. */
-export async function outcome(run: SpawnedCli): Promise<CliResult> {
+export async function outcome(run: FaultRun): Promise<CliResult> {
   const result = await run.child;
-  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout ?? ''), stderr: run.stderr() };
+  return { exitCode: result.exitCode ?? -1, stdout: run.stdout(), stderr: run.stderr() };
 }
 
 /** Archived WAL segment names (without extension) in a local repository. */
@@ -207,6 +207,9 @@ export function expectClearError(result: CliResult, exitCode: number, message: R
   expect(result.stderr, context).not.toMatch(/internal error|\n\s+at .*\(.*:\d+:\d+\)/);
 }
 
+/** A CLI started without waiting; stdout is collected too. */
+export type FaultRun = SpawnedCli & { stdout(): string };
+
 export interface FaultEnv {
   pg: TestCluster;
   home: TempHome;
@@ -217,7 +220,7 @@ export interface FaultEnv {
   conn: ConnInfo;
   env: Record<string, string>;
   cli(...args: string[]): Promise<CliResult>;
-  spawn(...args: string[]): SpawnedCli;
+  spawn(...args: string[]): FaultRun;
   /** `backup --json`, returning the id (throws when it fails). */
   backup(...args: string[]): Promise<string>;
   cleanup(): Promise<void>;
@@ -264,7 +267,12 @@ export async function startFaultEnv(options: { archiving?: boolean; fillMb?: num
       conn,
       env,
       cli,
-      spawn: (...args: string[]) => spawnCli(args, env),
+      spawn: (...args: string[]) => {
+        const run = spawnCli(args, env);
+        let stdout = '';
+        run.child.stdout?.on('data', (data: Buffer) => (stdout += String(data)));
+        return { ...run, stdout: () => stdout };
+      },
       async backup(...args: string[]) {
         const result = await cli('--json', 'backup', ...args);
         if (result.exitCode !== 0) throw new Error(`backup ${args.join(' ')} failed (${result.exitCode}): ${result.stderr}`);

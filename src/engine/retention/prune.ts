@@ -53,7 +53,12 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
   const none = { count: 0, bytes: 0 };
   if (options.dryRun) return { ...(await plan()), dryRun: true, deleted: [], walDeleted: 0, partialUploads: none };
 
-  const release = await repo.acquireLock({ command: 'lifeline prune', wait: options.lockWaitMs, signal });
+  const release = await repo.acquireLock({
+    command: 'lifeline prune',
+    wait: options.lockWaitMs,
+    signal,
+    onWaiting: (holder) => options.onProgress?.({ phase: 'lock', message: `waiting for ${holder.command} (pid ${holder.pid}) to release the repository` }),
+  });
   try {
     const decided = await plan();
     for (const leftover of decided.leftovers) {
