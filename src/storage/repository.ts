@@ -349,12 +349,13 @@ export class Repository {
    * `<id>`, a unique id prefix, `latest` (newest backup) or `latest-verified` (newest whose
    * verification reached the minimum level).
    */
-  async resolveBackup(ref: string): Promise<BackupEntry> {
+  async resolveBackup(ref: string, options: { kind?: BackupEntry['kind'] } = {}): Promise<BackupEntry> {
     validateBackupRef(ref);
     if (ref === 'latest' || ref === 'latest-verified') {
-      const { backups } = await this.listBackups();
+      // A restore asks for the latest logical backup, pitr for the latest base backup.
+      const backups = (await this.listBackups()).backups.filter((b) => !options.kind || b.kind === options.kind);
       if (backups.length === 0) {
-        throw new LifelineError('BACKUP_NOT_FOUND', `The repository ${this.location} holds no backups yet`, {
+        throw new LifelineError('BACKUP_NOT_FOUND', `The repository ${this.location} holds no ${options.kind ? `${options.kind} ` : ''}backups yet`, {
           hint: 'Run `lifeline backup` first (and check --repo if you expected backups there).',
         });
       }
@@ -363,7 +364,7 @@ export class Repository {
       if (!verified) {
         throw new LifelineError(
           'BACKUP_NOT_FOUND',
-          `No backup in ${this.location} has passed verification at level ${this.minimumVerifiedLevel} or higher`,
+          `No ${options.kind ? `${options.kind} ` : ''}backup in ${this.location} has passed verification at level ${this.minimumVerifiedLevel} or higher`,
           { hint: `Run \`lifeline verify latest --level ${this.minimumVerifiedLevel}\`, or name a backup (see \`lifeline list\`).` },
         );
       }
@@ -482,7 +483,16 @@ export class Repository {
   async #readInfo(): Promise<RepositoryInfo | undefined> {
     const text = await readObjectText(this.store, REPOSITORY_INFO_KEY);
     if (text === undefined) return undefined;
-    const info = this.#parseJson(REPOSITORY_INFO_KEY, text, repositoryInfoSchema, 'Repository description');
+    let info: RepositoryInfo;
+    try {
+      info = this.#parseJson(REPOSITORY_INFO_KEY, text, repositoryInfoSchema, 'Repository description');
+    } catch (error) {
+      if (!(error instanceof LifelineError)) throw error;
+      // It only describes the repository: a new one is written on the next write, nothing else depends on it.
+      throw new LifelineError(error.code, error.message, {
+        hint: `Move ${this.location}/${REPOSITORY_INFO_KEY} aside (keep it for inspection); the next backup writes a new one. Backups and WAL are not affected.`,
+      });
+    }
     if (info.formatVersion > REPOSITORY_FORMAT) {
       throw new LifelineError(
         'REPO_VERSION',

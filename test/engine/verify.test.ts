@@ -44,7 +44,7 @@ describe('lifeline verify, verify-data and backup references', { timeout: 240_00
     expect((await listed(id)).verifiedLevel).toBeNull();
     const result = await cli('restore', '--yes');
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toMatch(/error: No backup in .* has passed verification at level archive/);
+    expect(result.stderr).toMatch(/error: No logical backup in .* has passed verification at level archive/);
     expect(result.stderr).toMatch(/hint: Run `lifeline verify latest/);
   });
 

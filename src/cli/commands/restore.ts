@@ -52,7 +52,7 @@ export function registerRestore(program: Command, run: Run): void {
           import('../../engine/operator.js'),
         ]);
         const repo = await repository(ctx);
-        const manifest = await resolveBackup(repo, ref);
+        const manifest = await resolveBackup(repo, ref, { kind: 'logical' });
         const target = await ctx.connect();
         const mode = flags.into ? 'into' : flags.inPlace ? 'in-place' : 'swap';
         const operator = operatorName(flags.operator, ctx.env);

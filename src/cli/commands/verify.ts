@@ -47,7 +47,16 @@ export function registerVerify(program: Command, run: Run): void {
         ctx.out.result({ verification: report });
         for (const check of report.checks) ctx.out.line(`${check.ok ? 'ok  ' : 'FAIL'} ${check.level.padEnd(11)} ${check.name}${check.detail ? `: ${check.detail}` : ''}`);
         ctx.out.line(report.ok ? `${manifest.id} verified at level ${report.passedLevel}` : `${manifest.id} FAILED verification (passed: ${report.passedLevel ?? 'none'})`);
-        return report.ok ? EXIT.ok : EXIT.failure;
+        if (report.ok) return EXIT.ok;
+        // The verdict above is the report; the error line says in one line what failed, as every failure does.
+        const failed = report.checks.find((c) => !c.ok);
+        ctx.out.note(`error: ${manifest.id} failed verification at level ${failed?.level ?? flags.level}: ${failed ? `${failed.name}: ${failed.detail ?? 'failed'}` : 'no check passed'}`);
+        ctx.out.note(
+          failed?.level === 'integrity'
+            ? 'hint: The stored backup is damaged or incomplete; keep it for inspection and restore from another one (`lifeline list`).'
+            : 'hint: The result is recorded; see the checks above, and `lifeline list` for other backups.',
+        );
+        return EXIT.failure;
       }),
     );
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LifelineError, throwIfAborted } from '../../errors.js';
+import { LifelineError, isLifelineError, throwIfAborted } from '../../errors.js';
 import type { ConnInfo } from '../../postgres/conninfo.js';
 import type { Repository } from '../../storage/repository.js';
 import type { ProgressCallback } from '../progress.js';
@@ -105,8 +105,10 @@ export async function pointInTimeRecovery(options: PitrOptions): Promise<PitrRes
   }).catch(async (error: unknown) => {
     // A failed recovery into --data-dir is left (stopped) for inspection; an interrupted one is
     // unfinished work nobody asked to keep, and the scratch cluster of --into is never kept.
-    if (mode.kind === 'into' || signal?.aborted) await fs.promises.rm(clusterDir, { recursive: true, force: true }).catch(() => undefined);
-    if (mode.kind === 'data-dir' && signal?.aborted) await removeUnfinished(dataDir, dataDirExisted);
+    // A damaged base backup (REPO_CORRUPT comes only from its extraction) leaves nothing worth keeping either.
+    const discard = mode.kind === 'into' || signal?.aborted || (isLifelineError(error) && error.code === 'REPO_CORRUPT');
+    if (discard) await fs.promises.rm(clusterDir, { recursive: true, force: true }).catch(() => undefined);
+    if (discard && mode.kind === 'data-dir') await removeUnfinished(dataDir, dataDirExisted);
     throw error;
   });
   const proof = {

@@ -139,22 +139,36 @@ async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: st
       callback(null, chunk);
     },
   });
+  const corrupt = (why: string) =>
+    new LifelineError('REPO_CORRUPT', `Base backup ${backup.id}: ${object.name} is corrupt (${why})`, {
+      hint: 'The stored backup changed since it was taken; the partly extracted copy was removed. Use another base backup (`lifeline list`).',
+    });
+  const key = repo.backupKey(backup.id, object.name);
+  // A truncated or replaced object is refused before anything is extracted.
+  const stored = await repo.store.head(key);
+  if (!stored || stored.size !== object.size) {
+    throw corrupt(stored ? `${stored.size} bytes in the repository, the manifest says ${object.size}` : 'missing from the repository');
+  }
   const { stream: decompress, done } = decompressor(backup.compression.algorithm).create(signal);
   // --ignore-zeros: tar reads to the end of its input. Without it, tar exits at the end-of-archive
   // blocks, sometimes before we close its stdin, and the stream fails with a premature close.
   const tar = execa('tar', ['-x', '--ignore-zeros', '-f', '-', '-C', dataDir, '--no-same-owner'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false, cancelSignal: signal });
-  const key = repo.backupKey(backup.id, object.name);
   const decrypt = repo.decrypting(key, { encrypted: backup.encryption !== undefined });
-  await Promise.all([pipeline(await repo.store.get(key, { signal }), hasher, decrypt, decompress, tar.stdin!), done]);
+  try {
+    await Promise.all([pipeline(await repo.store.get(key, { signal }), hasher, decrypt, decompress, tar.stdin!), done]);
+  } catch (error) {
+    tar.kill();
+    await tar;
+    if (signal?.aborted) throw abortError(signal);
+    // A damaged stream fails in the decompressor (or decryption) before the hash is complete.
+    if (isLifelineError(error) && ['TOOL_FAILED', 'REPO_CORRUPT'].includes(error.code)) throw corrupt(error.message);
+    throw error;
+  }
   const result = await tar;
   if (signal?.aborted) throw abortError(signal);
-  if (result.exitCode !== 0) throw new LifelineError('PITR_FAILED', `tar could not extract ${object.name}: ${String(result.stderr).trim().split('\n').pop()}`);
   const sha256 = hash.digest('hex');
-  if (sha256 !== object.sha256) {
-    throw new LifelineError('REPO_CORRUPT', `Base backup ${backup.id}: ${object.name} has sha256 ${sha256}, the manifest says ${object.sha256}`, {
-      hint: 'The stored backup changed since it was taken; use another base backup.',
-    });
-  }
+  if (sha256 !== object.sha256) throw corrupt(`sha256 ${sha256}, the manifest says ${object.sha256}`);
+  if (result.exitCode !== 0) throw new LifelineError('PITR_FAILED', `tar could not extract ${object.name}: ${String(result.stderr).trim().split('\n').pop()}`);
   fs.chmodSync(dataDir, 0o700);
 }
 

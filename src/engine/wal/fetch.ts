@@ -78,6 +78,12 @@ export async function walFetch(options: WalFetchOptions): Promise<WalFetchResult
   }
 }
 
+function corruptWal(store: Store, key: string, why: string): LifelineError {
+  return new LifelineError('REPO_CORRUPT', `${store.location}/${key} is corrupt (${why})`, {
+    hint: 'Recovery cannot go past this file: fetch it from a second copy of the repository, or recover to a time before it (or from a base backup taken after it).',
+  });
+}
+
 /** Failures a retry cannot cure. */
 const NOT_RETRIED = new Set(['USAGE', 'KEY_MISSING', 'KEY_WRONG', 'CONFIG_INVALID']);
 
@@ -112,18 +118,18 @@ async function download(
       },
     });
     const codec = walCodec(object.compression, 'decompress');
-    await Promise.all([pipeline(await getData(store, keyring, object.key, { signal }), keepTail, codec.stream, sink, { signal }), codec.done]);
+    try {
+      await Promise.all([pipeline(await getData(store, keyring, object.key, { signal }), keepTail, codec.stream, sink, { signal }), codec.done]);
+    } catch (error) {
+      // The decompressor's own complaint ("zstd failed: ...") says what, not which file.
+      if (isLifelineError(error) && error.code === 'REPO_CORRUPT') throw corruptWal(store, object.key, error.message);
+      throw error;
+    }
     const facts = decodeTrailer(object.compression, tail);
     const sha256 = hash.digest('hex');
-    if (!facts) {
-      throw new LifelineError('REPO_CORRUPT', `${store.location}/${object.key} has no lifeline checksum trailer (truncated or not written by lifeline)`);
-    }
+    if (!facts) throw corruptWal(store, object.key, 'no lifeline checksum trailer: truncated or not written by lifeline');
     if (facts.sha256 !== sha256 || facts.size !== size) {
-      throw new LifelineError(
-        'REPO_CORRUPT',
-        `${store.location}/${object.key} is corrupt: ${size} bytes with sha256 ${sha256.slice(0, 16)}…, archived as ${facts.size} bytes with sha256 ${facts.sha256.slice(0, 16)}…`,
-        { hint: 'Recovery cannot go past this file; restore from a base backup taken after it.' },
-      );
+      throw corruptWal(store, object.key, `${size} bytes with sha256 ${sha256.slice(0, 16)}…, archived as ${facts.size} bytes with sha256 ${facts.sha256.slice(0, 16)}…`);
     }
     // No fsync: after a crash PostgreSQL fetches restored files again.
     await handle.close();

@@ -40,7 +40,7 @@ export const restoreAction = defineAction({
   async run({ with: args, signal, onProgress, onOutput, services, run }) {
     const config = needConfig(services);
     const repo = await needRepo(services);
-    const manifest = await repo.resolveBackup(args.backup);
+    const manifest = await repo.resolveBackup(args.backup, { kind: 'logical' });
     const where = await locate(services, args, signal);
     const [{ restoreBackup }, { logicalBackup }] = await Promise.all([import('../../engine/restore/restore.js'), import('../../engine/backup/logical.js')]);
     const into = args.mode === 'into' ? (args.into ?? manifest.database) : undefined;
