@@ -53,7 +53,18 @@ function outsideWindow(window: RecoverableWindow, target: TargetTime, zone: stri
   const earliest = Math.min(...window.ranges.map((r) => Date.parse(r.from)));
   const latest = Math.max(...window.ranges.map((r) => Date.parse(r.to)));
   const at = target.at.getTime();
-  const where = at < earliest ? 'before the oldest usable base backup' : at >= latest ? 'at or after the last archived commit' : 'in a stretch the archive cannot reach (a WAL gap)';
+  // Past the newest range, with WAL missing right after it: the archive holds later commits, but
+  // recovery cannot reach them.
+  const newestRange = window.ranges.reduce((a, b) => (Date.parse(b.to) > Date.parse(a.to) ? b : a));
+  const cut = window.gaps.filter((g) => g.from > newestRange.lastSegment);
+  const where =
+    at < earliest
+      ? 'before the oldest usable base backup'
+      : at >= latest && cut.length
+        ? `beyond a WAL gap (missing ${describeGaps({ ...window, gaps: cut })}), which recovery cannot cross`
+        : at >= latest
+          ? 'at or after the last archived commit'
+          : 'in a stretch the archive cannot reach (a WAL gap)';
   return new LifelineError('RESTORE_REFUSED', `Target ${shown} is ${where}. Recoverable window: ${describeWindow(window, zone)}`, {
     hint: window.gaps.length
       ? `Missing WAL: ${describeGaps(window)}. Recovery cannot cross a gap; a base backup taken after it starts a new window.`
