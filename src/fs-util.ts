@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 
 /** Folders lifeline creates are private (0700) whatever the umask. */
 export function ensureDir(dir: string, mode = 0o700): void {
@@ -27,4 +28,12 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   }
   fs.chmodSync(tmp, mode);
   fs.renameSync(tmp, file);
+}
+
+/** Free bytes (for an unprivileged user) on the filesystem that holds `dir`, or the nearest existing parent. */
+export function freeBytes(dir: string): number {
+  let probe = path.resolve(dir);
+  while (!fs.existsSync(probe) && path.dirname(probe) !== probe) probe = path.dirname(probe);
+  const stats = fs.statfsSync(probe);
+  return stats.bavail * stats.bsize;
 }

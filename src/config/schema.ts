@@ -38,7 +38,8 @@ export const targetSchema = z
 export const verifyLevels = ['integrity', 'archive', 'restore', 'consistency'] as const;
 export const verifyLevelSchema = z.enum(verifyLevels);
 
-export const compressionSchema = z.enum(['zstd', 'gzip', 'none']);
+/** The codecs of engine/compress/spec.ts (which the light wal-push path uses without zod). */
+export const compressionSchema = z.enum(['zstd', 'lz4', 'gzip', 'none']);
 
 export const assertionSchema = z
   .object({
@@ -100,12 +101,17 @@ export const configSchema = z
     copyTo: z.string().optional().describe('a second repository (directory or s3:// URL): each verified backup is copied there'),
     backup: z
       .object({
-        compression: compressionSchema.default('zstd'),
-        compressionLevel: z.number().int().min(1).max(19).optional(),
+        compression: compressionSchema.default('zstd').describe('dumps and base backups: zstd, lz4, gzip or none (--compress overrides)'),
+        compressionLevel: z.number().int().min(1).max(19).optional().describe('zstd 1-19 (default 3), lz4 1-12 (1), gzip 1-9 (1)'),
         lockWaitTimeoutSeconds: z.number().int().min(1).default(30),
         verifyAfter: z.union([verifyLevelSchema, z.literal('none')]).default('archive'),
+        jobs: z.number().int().min(1).max(64).optional().describe('parallel pg_dump jobs for logical backups (directory format above 1; --jobs overrides)'),
       })
       .strict()
+      .refine((b) => b.compressionLevel === undefined || levelOk(b.compression, b.compressionLevel), {
+        message: 'compressionLevel out of range for the codec (zstd 1-19, lz4 1-12, gzip 1-9, none takes no level)',
+        path: ['compressionLevel'],
+      })
       .default({ compression: 'zstd', lockWaitTimeoutSeconds: 30, verifyAfter: 'archive' }),
     verify: z
       .object({
@@ -132,6 +138,11 @@ export const configSchema = z
     encryptionKeyringFile: absolutePath.optional().describe('file of older keys, one a line, that still decrypt (key rotation)'),
   })
   .strict();
+
+function levelOk(compression: z.infer<typeof compressionSchema>, level: number): boolean {
+  const max = { zstd: 19, lz4: 12, gzip: 9, none: 0 }[compression];
+  return level >= 1 && level <= max;
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type TargetConfig = z.infer<typeof targetSchema>;

@@ -46,7 +46,14 @@ export const manifestSchema = z.object({
   timeline: z.number().int().optional(),
   startLsn: z.string().optional(),
   stopLsn: z.string().optional(),
-  compression: z.object({ algorithm: z.enum(['zstd', 'gzip', 'none']), level: z.number().int().optional() }),
+  compression: z.object({
+    algorithm: z.enum(['zstd', 'lz4', 'gzip', 'none']),
+    level: z.number().int().optional(),
+    /** Bytes before compression (the dump or tar as the tool wrote it), where known. */
+    plainBytes: z.number().int().nonnegative().optional(),
+    /** plainBytes / stored bytes of the compressed objects (2 = half the size). */
+    ratio: z.number().nonnegative().optional(),
+  }),
   encryption: z.object({ algorithm: z.string(), keyFingerprint: z.string() }).optional(),
   objects: z.array(storedObjectSchema).min(1),
   tables: z.array(tableFingerprintSchema).optional(),

@@ -29,6 +29,7 @@ import {
  *   lock, locks/                     the repository lock (lock.ts)
  *   backups/<id>/.reserved           the id's claim (a backup without manifest does not exist)
  *   backups/<id>/<object>            data.dump.zst, base.tar, ...
+ *   backups/<id>/dump/<file>         a parallel (directory-format) dump, one object per file
  *   backups/<id>/verify/<time>.json  verification records
  *   backups/<id>/manifest.json       written LAST
  *   wal/<timeline>/<file>            archived WAL
@@ -63,9 +64,13 @@ export function backupPrefix(id: string): string {
   return `backups/${validateBackupRef(id)}/`;
 }
 
-/** Key of one stored object of a backup (a single name such as `data.dump.zst`). */
+/** Where a directory-format dump's files live inside a backup: `dump/toc.dat.zst`, `dump/3345.dat.zst`. */
+export const DUMP_FOLDER = 'dump/';
+
+/** Key of one stored object of a backup (a name such as `data.dump.zst`, or `dump/<file>`). */
 export function backupKey(id: string, name: string): string {
-  if (!SAFE_NAME.test(name)) throw new Error(`Invalid backup object name ${JSON.stringify(name)}`);
+  const file = name.startsWith(DUMP_FOLDER) ? name.slice(DUMP_FOLDER.length) : name;
+  if (!SAFE_NAME.test(file)) throw new Error(`Invalid backup object name ${JSON.stringify(name)}`);
   return backupPrefix(id) + name;
 }
 

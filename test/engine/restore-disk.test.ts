@@ -6,14 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, type Cluster } from '../../src/postgres/cluster.js';
 import { seedDemoShop } from '../../src/postgres/seed.js';
 import { tempHome, type TempHome } from '../helpers/cluster.js';
+import { mountTmpfs } from '../helpers/tmpfs.js';
 import { backupIdOf, cliFor, databases, dbUrl, query } from './helpers.js';
-
-/** A real small file system for the cluster: needs root (mount); skipped elsewhere. */
-async function mountTmpfs(dir: string, size: string): Promise<boolean> {
-  if (process.getuid?.() !== 0) return false;
-  const result = await execa('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir], { reject: false });
-  return result.exitCode === 0;
-}
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-disk-'));
 const mounted = await mountTmpfs(root, '160m');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT, LifelineError } from '../../errors.js';
+import { EXIT } from '../../errors.js';
 import type { Run } from '../main.js';
 import type { Context } from '../context.js';
 import { secondsFlag } from '../flags.js';
@@ -21,18 +21,17 @@ export function registerArchiving(program: Command, run: Run): void {
     .description('show the archiving settings the target server needs (wal_level, archive_mode, archive_command, archive_timeout); --apply sets them')
     .option('--apply', 'apply them with ALTER SYSTEM and reload (archive_mode / wal_level still need a restart)')
     .option('--archive-timeout <seconds>', 'force a WAL switch at least this often, bounding data loss on a quiet server', '60')
-    .option('--compress <algorithm>', 'zstd or gzip for archived WAL (default zstd when installed)')
+    .option('--compress <codec[:level]>', 'archived WAL: zstd, lz4, gzip or none, with an optional level (default zstd:3 when installed, else gzip)')
     .action(
       run<SetupFlags>(async (ctx, flags) => {
         const archiveTimeout = secondsFlag('--archive-timeout', flags.archiveTimeout, { min: 1 });
-        if (flags.compress !== undefined && flags.compress !== 'zstd' && flags.compress !== 'gzip') {
-          throw new LifelineError('USAGE', `--compress must be zstd or gzip, not "${flags.compress}".`);
-        }
+        const { parseCompression, formatCompression } = await import('../../engine/compress/spec.js');
+        const compression = flags.compress === undefined ? undefined : formatCompression(parseCompression(flags.compress));
         const { archivingState, applyArchiving, shareRepositoryWithServer } = await import('../../engine/wal/archiving.js');
         const { restoreCommand } = await import('../../engine/wal/command.js');
         const { repo, target } = await where(ctx);
         const keys = { keyFile: ctx.config.encryptionKeyFile, keyringFile: ctx.config.encryptionKeyringFile };
-        const plan = { repo: repo.url, archiveTimeout, compression: flags.compress as 'zstd' | 'gzip' | undefined, ...keys };
+        const plan = { repo: repo.url, archiveTimeout, compression, ...keys };
         if (ctx.env.LIFELINE_ENCRYPTION_KEY && !keys.keyFile) {
           ctx.out.note('warning: the encryption key comes from LIFELINE_ENCRYPTION_KEY, which archive_command (run by the server) does not see: put it in a file readable by the server\'s OS user and `lifeline config set encryptionKeyFile <file>`');
         } else if (keys.keyFile) {

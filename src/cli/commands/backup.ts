@@ -7,7 +7,7 @@ import { formatBytes, formatDuration } from '../format.js';
 import { notify } from '../alerts.js';
 import { targetScope } from '../../config/presets.js';
 import type { Context } from '../context.js';
-import { secondsFlag } from '../flags.js';
+import { secondsFlag, wholeNumberFlag } from '../flags.js';
 
 interface BackupFlags {
   label?: string;
@@ -15,6 +15,7 @@ interface BackupFlags {
   operator?: string;
   physical?: boolean;
   jobs?: string;
+  compress?: string;
   verbose?: boolean;
   verify?: string;
   waitLock?: string;
@@ -29,6 +30,8 @@ export function registerBackup(program: Command, run: Run): void {
     .option('--operator <name>', 'who takes the backup (else SUDO_USER, else the OS user)')
     .option('--verbose', 'print every table as pg_dump reaches it')
     .option('--physical', 'a base backup of the whole cluster with pg_basebackup, for point-in-time recovery (label defaults to pitr)')
+    .option('--jobs <n>', 'parallel pg_dump jobs: above 1, a directory-format dump stored file by file as each completes (default: the config\'s backup.jobs, else 1)')
+    .option('--compress <codec[:level]>', 'zstd, lz4, gzip or none, with an optional level: zstd:3, gzip:6 (default: the config\'s backup.compression)')
     .option('--wait-lock <seconds>', 'wait this long for another writer (backup, prune) to finish instead of refusing', '0')
     .addOption(new Option('--verify <level>', 'verify right after the backup (default: the config\'s backup.verifyAfter)').choices(['none', 'integrity', 'archive', 'restore', 'consistency']))
     .action(
@@ -37,12 +40,20 @@ export function registerBackup(program: Command, run: Run): void {
         if (label === 'manual' && !flags.reason?.trim()) {
           throw new LifelineError('USAGE', 'A manual backup needs a reason.', { hint: 'Add --reason "<why>", e.g. --reason "before schema change".' });
         }
+        const jobs = flags.jobs === undefined ? (ctx.config.backup.jobs ?? 1) : wholeNumberFlag('--jobs', flags.jobs, { min: 1, max: 64 });
+        if (jobs > 1 && flags.physical && flags.jobs !== undefined) throw new LifelineError('USAGE', '--jobs applies to logical backups; pg_basebackup streams one tar.');
+        const { parseCompression } = await import('../../engine/compress/spec.js');
+        const compression = flags.compress
+          ? parseCompression(flags.compress)
+          : { algorithm: ctx.config.backup.compression, level: ctx.config.backup.compressionLevel };
         const waitLockMs = secondsFlag('--wait-lock', flags.waitLock ?? '0') * 1000;
-        const [{ logicalBackup }, { openRepository }, { operatorName }] = await Promise.all([
+        const [{ logicalBackup }, { openRepository }, { operatorName }, path] = await Promise.all([
           import('../../engine/backup/logical.js'),
           import('../../storage/open-repository.js'),
           import('../../engine/operator.js'),
+          import('node:path'),
         ]);
+        const scratch = path.join(ctx.paths.data, 'scratch');
         const target = await ctx.connect();
         const repoLocation = ctx.repo();
         const repo = await openRepository(repoLocation.url);
@@ -54,8 +65,8 @@ export function registerBackup(program: Command, run: Run): void {
           label,
           reason: flags.reason,
           operator: operatorName(flags.operator, ctx.env),
-          compression: ctx.config.backup.compression,
-          compressionLevel: ctx.config.backup.compressionLevel,
+          compression: compression.algorithm,
+          compressionLevel: compression.level,
           lockWaitMs: waitLockMs,
           signal: ctx.signal,
           onProgress: (p: { message?: string }) => {
@@ -65,26 +76,28 @@ export function registerBackup(program: Command, run: Run): void {
         const { manifest } = await (
           flags.physical
             ? (await import('../../engine/backup/physical.js')).physicalBackup(common)
-            : logicalBackup({ ...common, lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds, scope: targetScope(configuredTarget(ctx)) })
+            : logicalBackup({ ...common, lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds, scope: targetScope(configuredTarget(ctx)), jobs, stagingDir: scratch })
         ).catch(async (error: Error) => {
           await notify(ctx, 'backup.failed', 'critical', `backup (${label}) of ${target.label} FAILED: ${error.message}`);
           throw error;
         });
         const size = manifest.objects.reduce((sum, o) => sum + o.size, 0);
         const rows = manifest.tables?.reduce((sum, t) => sum + t.rows, 0) ?? 0;
+        const { algorithm, level, ratio } = manifest.compression;
         ctx.out.line(
-          `backup ${manifest.id} complete: ${formatBytes(size)} stored (${manifest.compression.algorithm}), ` +
+          `backup ${manifest.id} complete: ${formatBytes(size)} stored (${algorithm}${level ? `:${level}` : ''}${ratio ? `, ratio ${ratio.toFixed(2)}` : ''}), ` +
             `${manifest.tables?.length ?? 0} tables, ${rows} rows, ${formatDuration(Date.now() - started)}`,
         );
         const verifyLevel = flags.verify ?? ctx.config.backup.verifyAfter;
         let verification;
         if (verifyLevel !== 'none') {
-          const [{ verifyBackup }, path] = await Promise.all([import('../../engine/verify/verify.js'), import('node:path')]);
+          const { verifyBackup } = await import('../../engine/verify/verify.js');
           verification = await verifyBackup({
             repo,
             manifest,
             level: verifyLevel as VerifyLevel,
-            workDir: path.join(ctx.paths.data, 'scratch'),
+            workDir: scratch,
+            jobs,
             assertions: ctx.config.verify.assertions,
             signal: ctx.signal,
           });

@@ -28,7 +28,7 @@ export function registerRestore(program: Command, run: Run): void {
     .option('--in-place', 'restore over the live database in one transaction, after a safety backup')
     .option('--table <schema.table>', 'only this table (with --into); repeatable', collect)
     .option('--schema <schema>', 'only this schema (with --into); repeatable', collect)
-    .option('--jobs <n>', 'parallel pg_restore jobs (stages the dump on local disk)', '1')
+    .option('--jobs <n>', 'parallel pg_restore jobs; the dump is staged on local disk first (parallel ranged reads), as a directory-format backup always is', '1')
     .option('--dry-run', 'print the plan and run the preflight only')
     .option('--yes', 'recorded consent for scripts (no typed confirmation)')
     .option('--operator <name>', 'who runs the restore')

@@ -5,10 +5,12 @@ import type { Run } from '../main.js';
 import { verifyLevels, type VerifyLevel } from '../../config/schema.js';
 import { repository } from '../repo.js';
 import { resolveBackup } from '../../engine/verify/resolve-backup.js';
+import { wholeNumberFlag } from '../flags.js';
 
 interface VerifyFlags {
   level?: VerifyLevel;
   staging?: string;
+  jobs?: string;
 }
 
 export function registerVerify(program: Command, run: Run): void {
@@ -17,6 +19,7 @@ export function registerVerify(program: Command, run: Run): void {
     .description('check a backup: integrity < archive < restore < consistency (each includes the ones below)')
     .addOption(new Option('--level <level>', 'how far to climb').choices([...verifyLevels]).default('archive'))
     .option('--staging <url|target>', 'restore into this server (a URL or a configured target) instead of a disposable cluster')
+    .option('--jobs <n>', 'parallel pg_restore jobs at the restore level (the dump is staged on local disk first)', '1')
     .action(
       run<VerifyFlags>(async (ctx, flags, [ref = 'latest']) => {
         const [{ verifyBackup }, { parseConnectionUrl }, { targetConn }] = await Promise.all([
@@ -24,6 +27,7 @@ export function registerVerify(program: Command, run: Run): void {
           import('../../postgres/conninfo.js'),
           import('../../config/resolve.js'),
         ]);
+        const jobs = wholeNumberFlag('--jobs', flags.jobs ?? '1', { min: 1, max: 64 });
         const repo = await repository(ctx);
         const manifest = await resolveBackup(repo, ref);
         const staging = flags.staging
@@ -40,6 +44,7 @@ export function registerVerify(program: Command, run: Run): void {
           level: flags.level ?? 'archive',
           staging,
           workDir: path.join(ctx.paths.data, 'scratch'),
+          jobs,
           assertions: ctx.config.verify.assertions,
           signal: ctx.signal,
           onProgress: (p) => p.message && ctx.out.note(p.message),

@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { lifelineArgv } from '../../engine/wal/command.js';
 import { parseWalName } from '../../engine/wal/names.js';
 import { DEFAULT_READ_AHEAD, followingSegments, prefetcherRunning, segmentSizeOf, spoolDir, takeFromSpool } from '../../engine/wal/spool.js';
+import { parseCompression } from '../../engine/compress/spec.js';
+import { walCompressionFor } from '../../engine/wal/object-format.js';
 
 /*
  * wal-push / wal-fetch run once per WAL file, called by PostgreSQL. bin/lifeline.js sends them
@@ -39,14 +41,12 @@ export function registerWal(program: Command, run: Run): void {
   program
     .command('wal-push <path>')
     .description('archive one WAL file into the repository (archive_command = \'lifeline wal-push --repo <repo> %p\')')
-    .option('--compress <algorithm>', 'zstd (default when installed) or gzip')
+    .option('--compress <codec[:level]>', 'zstd, lz4, gzip or none, with an optional level (default zstd:3 when installed, else gzip)')
     .option('--key-file <file>', 'encrypt with the key in this file (else LIFELINE_ENCRYPTION_KEY or the configured encryptionKeyFile)')
     .option('--keyring <file>', 'older keys, one a line (to compare with a file archived under an older key)')
     .action(
       run<WalFlags>(async (ctx, flags, [file]) => {
-        if (flags.compress !== undefined && flags.compress !== 'zstd' && flags.compress !== 'gzip') {
-          throw new LifelineError('USAGE', `--compress must be zstd or gzip, not "${flags.compress}".`);
-        }
+        if (flags.compress !== undefined) parseCompression(flags.compress);
         return walPushCommand({ repo: ctx.repo().url, file, compress: flags.compress, flags, out: ctx.out });
       }),
     );
@@ -113,8 +113,12 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
   }
   if (command === 'wal-push') {
     if (args.length !== 1) return usage(command, 'expects exactly one argument: the WAL file path (%p)', flags);
-    if (flags.compress !== undefined && flags.compress !== 'zstd' && flags.compress !== 'gzip') {
-      return usage(command, `--compress must be zstd or gzip, not "${flags.compress}"`, flags);
+    if (flags.compress !== undefined) {
+      try {
+        parseCompression(flags.compress);
+      } catch (error) {
+        return usage(command, `--compress: ${(error as Error).message.replace(/\.$/, '')}`, flags);
+      }
     }
     return walPushCommand({ repo, file: args[0], compress: flags.compress, flags, out });
   }
@@ -215,7 +219,8 @@ async function walPushCommand(options: { repo: string; file: string; compress?: 
     const { walPush } = await import('../../engine/wal/push.js');
     const store = await openWalStore(options.repo);
     const keyring = await walKeyring(options.flags);
-    const result = await walPush({ store, keyring, file: options.file, compression: options.compress as 'zstd' | 'gzip' | undefined });
+    const choice = options.compress === undefined ? {} : walCompressionFor(parseCompression(options.compress));
+    const result = await walPush({ store, keyring, file: options.file, ...choice });
     out.result({ walPush: result });
     return EXIT.ok;
   } catch (error) {

@@ -1,15 +1,14 @@
 import { execa } from 'execa';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LifelineError, abortError } from '../../errors.js';
-import type { Compression } from '../../config/schema.js';
+import type { Compression } from '../compress/spec.js';
 import { toolEnv, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
 import { serverFacts } from '../../postgres/facts.js';
-import { findTool } from '../../postgres/tools.js';
+import { findTool, type PgTool } from '../../postgres/tools.js';
 import type { Repository } from '../../storage/repository.js';
 import type { BackupLabel, Manifest } from '../../storage/manifest.js';
-import { compressor } from '../compress/codec.js';
+import { compressor, type Codec } from '../compress/codec.js';
 import { throttle, type ProgressCallback } from '../progress.js';
 import { hostName } from '../operator.js';
 import { completionGuard, stderrTail, storeFromProducer } from './guard.js';
@@ -18,6 +17,9 @@ import { refuseTransactionPooler } from '../../postgres/pooler.js';
 import { scopeArgs, tableDataInScope, type DumpScope } from '../../config/presets.js';
 import { backupPreflight } from './preflight.js';
 import { storeGlobals } from './globals.js';
+import { dumpError, lockTimeout } from './dump-errors.js';
+import { checkStagingSpace, dumpDirectory, stagingEstimate, type DumpedObjects } from './directory-dump.js';
+import { compressionRecord } from './compression-record.js';
 
 export interface LogicalBackupOptions {
   conn: ConnInfo;
@@ -37,6 +39,10 @@ export interface LogicalBackupOptions {
   holdsLock?: boolean;
   /** Schemas/tables to take (pg_dump -n/-N/-t/-T/--exclude-table-data); default the whole database. */
   scope?: DumpScope;
+  /** Above 1: pg_dump -Fd -j N, each file stored as it completes (needs stagingDir). */
+  jobs?: number;
+  /** Local folder for the files of a parallel dump while they wait for their upload. */
+  stagingDir?: string;
 }
 
 export interface LogicalBackupResult {
@@ -44,7 +50,8 @@ export interface LogicalBackupResult {
 }
 
 /**
- * pg_dump -Fc → compression → store, streamed with back-pressure; row counts and fingerprints are
+ * pg_dump -Fc → compression → store, streamed with back-pressure (or, with jobs > 1, pg_dump -Fd
+ * -j N with each file stored as it completes: directory-dump.ts); row counts and fingerprints are
  * taken in the very snapshot pg_dump dumps (exported from our session), and the manifest is
  * written last so a failed or killed backup never looks complete.
  */
@@ -86,41 +93,30 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const { snapshot, at: snapshotAt } = rows[0];
     const tables = (await dumpedTables(client)).filter((t) => tableDataInScope(options.scope, t));
 
-    const objectName = `data.dump${codec.extension}`;
-    progress({ phase: 'dump', bytes: 0, totalBytes: facts.sizeBytes, message: `backup ${id}: dumping ${facts.database}` });
-
-    // zstd starts first and pg_dump writes straight into its stdin (like a shell pipe), so the
-    // uncompressed stream never passes through Node; gzip/none are piped in-process.
-    const codecProcess = codec.startProcess?.(signal);
-    const dump = execa(
-      pgDump.path,
-      ['--format=custom', '--compress=0', '--verbose', '--no-password', `--snapshot=${snapshot}`, `--lock-wait-timeout=${options.lockWaitTimeoutSeconds}s`, ...scopeArgs(options.scope)],
-      { env: toolEnv(conn), extendEnv: false, stdout: codecProcess ? codecProcess.input : 'pipe', stderr: 'pipe', buffer: false, cancelSignal: signal, reject: false },
-    );
-    // pg_dump holds its own copy of zstd's stdin; ours must close so zstd sees the end of input.
-    codecProcess?.input.destroy();
-    const tail = stderrTail(dump.stderr!, (line) => {
+    const jobs = options.jobs ?? 1;
+    if (jobs > 1) {
+      if (!options.stagingDir) throw new Error('a parallel logical backup needs a stagingDir');
+      checkStagingSpace(options.stagingDir, await stagingEstimate(client, tables, jobs), jobs);
+    }
+    progress({ phase: 'dump', bytes: 0, totalBytes: facts.sizeBytes, message: `backup ${id}: dumping ${facts.database}${jobs > 1 ? ` with ${jobs} jobs` : ''}` });
+    const onLine = (line: string) => {
       const table = /dumping contents of table "?([^"]+)"?/.exec(line);
       if (table) progress({ phase: 'dump', message: `dumping ${table[1]}` });
-    });
-
-    const inProcess = codecProcess ? undefined : codec.create(signal);
-    const compressDone = codecProcess?.done ?? inProcess!.done;
-    const guard = completionGuard({
-      onBytes: (stored) => progress({ phase: 'dump', bytes: stored, totalBytes: facts.sizeBytes }),
-      settle: async () => {
-        const [result] = await Promise.all([dump, compressDone]);
-        return result.exitCode === 0 && !signal?.aborted ? null : dumpError(result, tail, signal);
-      },
-    });
-    const piping = (codecProcess ? pipeline(codecProcess.output, guard) : pipeline(dump.stdout as Readable, inProcess!.stream, guard)).catch(() => undefined);
+    };
+    const dumpArgs = ['--verbose', '--no-password', `--snapshot=${snapshot}`, `--lock-wait-timeout=${options.lockWaitTimeoutSeconds}s`, ...scopeArgs(options.scope)];
+    const onStored = (stored: number) => progress({ phase: 'dump', bytes: stored, totalBytes: facts.sizeBytes });
+    const dumping =
+      jobs > 1
+        ? dumpDirectory({ pgDump, conn, args: dumpArgs, jobs, codec, repo, id, stagingDir: options.stagingDir!, signal, onStored, onLine })
+        : dumpCustom({ pgDump, conn, args: dumpArgs, codec, repo, id, signal, onStored, onLine });
+    dumping.catch(() => undefined);
     const fingerprinting = fingerprintTables(client, tables, { signal });
     fingerprinting.catch(() => undefined);
     // The roles (pg_dumpall, a separate process) are read while the dump streams, not after it.
     const storingGlobals = storeGlobals(client, repo, id, { conn, major: facts.major, signal });
     storingGlobals.catch(() => undefined);
 
-    const put = await storeFromProducer({ repo, id, name: objectName, body: guard, producer: dump, piping, signal });
+    const dumped = await dumping;
     progress({ phase: 'fingerprint', message: `counting rows in ${tables.length} tables (same snapshot)` });
     const tableFacts = await fingerprinting.catch(lockTimeout);
     const globals = await storingGlobals;
@@ -142,15 +138,21 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
       serverVersionNum: facts.versionNum,
       toolVersions: { pg_dump: pgDump.version.text },
       systemIdentifier: facts.systemIdentifier,
-      compression: { algorithm: codec.algorithm, ...(codec.level ? { level: codec.level } : {}) },
+      compression: compressionRecord(codec, dumped),
       ...(repo.encryption ? { encryption: repo.encryption } : {}),
-      objects: [{ name: objectName, size: put.size, sha256: put.sha256 }, ...(globals.object ? [globals.object] : [])],
+      objects: [...dumped.objects, ...(globals.object ? [globals.object] : [])],
       tables: tableFacts,
-      extra: { format: 'custom', databaseSizeBytes: facts.sizeBytes, ...(options.scope ? { scope: options.scope } : {}), globals: globals.method ?? globals.note },
+      extra: {
+        format: jobs > 1 ? 'directory' : 'custom',
+        ...(jobs > 1 ? { jobs } : {}),
+        databaseSizeBytes: facts.sizeBytes,
+        ...(options.scope ? { scope: options.scope } : {}),
+        globals: globals.method ?? globals.note,
+      },
     };
     await repo.writeManifest(manifest);
     complete = true;
-    progress({ phase: 'done', bytes: put.size, message: `backup ${id} complete` });
+    progress({ phase: 'done', bytes: dumped.objects.reduce((sum, o) => sum + o.size, 0), message: `backup ${id} complete` });
     return { manifest };
   } finally {
     // A failed backup leaves nothing behind: no manifest was written, so its reservation and
@@ -163,31 +165,49 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
   }
 }
 
-/** PostgreSQL's lock_not_available (lock_timeout expired) as the same error pg_dump gives. */
-function lockTimeout(error: unknown): never {
-  if ((error as { code?: string }).code === '55P03') {
-    throw new LifelineError('BACKUP_FAILED', `could not lock a table in time: ${(error as Error).message}`, {
-      hint: 'A long-running DDL or transaction holds a lock; retry later or raise backup.lockWaitTimeoutSeconds.',
-    });
-  }
-  throw error;
-}
-
-function dumpError(result: { exitCode?: number; signal?: string; isCanceled?: boolean }, stderrTail: string[], signal?: AbortSignal): Error {
-  if (signal?.aborted) return abortError(signal);
-  const lastError = [...stderrTail].reverse().find((line) => /error|fatal/i.test(line)) ?? stderrTail.at(-1) ?? '';
-  const detail = lastError.replace(/^pg_dump: (error: )?/, '');
-  if (result.signal) {
-    return new LifelineError('BACKUP_FAILED', `pg_dump was killed (${result.signal}); no backup was recorded.`, {
-      hint: 'Run the backup again; nothing partial was kept.',
-    });
-  }
-  if (/lock/i.test(detail) && /timeout|could not obtain/i.test(detail)) {
-    return new LifelineError('BACKUP_FAILED', `pg_dump could not lock a table in time: ${detail}`, {
-      hint: 'A long-running DDL or transaction holds a lock; retry later or raise backup.lockWaitTimeoutSeconds.',
-    });
-  }
-  return new LifelineError('BACKUP_FAILED', `pg_dump failed (exit ${result.exitCode}): ${detail}`, {
-    hint: 'Check the database connection and the role\'s privileges (it must be able to read every table).',
+/**
+ * pg_dump -Fc into the store as one object, `data.dump<ext>`. zstd/lz4 start first and pg_dump
+ * writes straight into their stdin (like a shell pipe), so the uncompressed stream never passes
+ * through Node; gzip/none are piped in-process.
+ */
+async function dumpCustom(options: {
+  pgDump: PgTool;
+  conn: ConnInfo;
+  args: string[];
+  codec: Codec;
+  repo: Repository;
+  id: string;
+  signal?: AbortSignal;
+  onStored: (bytes: number) => void;
+  onLine: (line: string) => void;
+}): Promise<DumpedObjects> {
+  const { codec, repo, signal } = options;
+  const objectName = `data.dump${codec.extension}`;
+  const codecProcess = codec.startProcess?.(signal);
+  const dump = execa(options.pgDump.path, ['--format=custom', '--compress=0', ...options.args], {
+    env: toolEnv(options.conn),
+    extendEnv: false,
+    stdout: codecProcess ? codecProcess.input! : 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    cancelSignal: signal,
+    reject: false,
   });
+  // pg_dump holds its own copy of the codec's stdin; ours must close so the codec sees the end.
+  codecProcess?.input!.destroy();
+  const tail = stderrTail(dump.stderr!, options.onLine);
+  const inProcess = codecProcess ? undefined : codec.create(signal);
+  const compressDone = codecProcess?.done ?? inProcess!.done;
+  let plainBytes: number | undefined;
+  const guard = completionGuard({
+    onBytes: options.onStored,
+    settle: async () => {
+      const [result, stats] = await Promise.all([dump, compressDone]);
+      plainBytes = stats.plainBytes;
+      return result.exitCode === 0 && !signal?.aborted ? null : dumpError(result, tail, signal);
+    },
+  });
+  const piping = (codecProcess ? pipeline(codecProcess.output, guard) : pipeline(dump.stdout as Readable, inProcess!.stream, guard)).catch(() => undefined);
+  const put = await storeFromProducer({ repo, id: options.id, name: objectName, body: guard, producer: dump, piping, signal });
+  return { objects: [{ name: objectName, size: put.size, sha256: put.sha256, ...(plainBytes === undefined ? {} : { plainSize: plainBytes }) }], plainBytes };
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifelineError, abortError, throwIfAborted } from '../../errors.js';
-import type { Compression } from '../../config/schema.js';
+import type { Compression } from '../compress/spec.js';
 import { toolEnv, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
 import { serverFacts } from '../../postgres/facts.js';
@@ -18,6 +18,7 @@ import { findWalObject } from '../wal/archive-store.js';
 import { lsnSegment, segmentName } from '../wal/names.js';
 import { completionGuard, stderrTail, storeFromProducer } from './guard.js';
 import { TarPeek } from './tar-peek.js';
+import { compressionRecord } from './compression-record.js';
 
 export interface PhysicalBackupOptions {
   conn: ConnInfo;
@@ -109,10 +110,12 @@ export async function physicalBackup(options: PhysicalBackupOptions): Promise<Ph
     const tail = stderrTail(child.stderr!);
     const peek = new TarPeek(['backup_label', PG_MANIFEST]);
     const { stream: compress, done: compressDone } = codec.create(signal);
+    let plainBytes: number | undefined;
     const guard = completionGuard({
       onBytes: (stored) => progress({ phase: 'basebackup', bytes: stored, totalBytes: facts.sizeBytes }),
       settle: async () => {
-        const [result] = await Promise.all([child, compressDone]);
+        const [result, stats] = await Promise.all([child, compressDone]);
+        plainBytes = stats.plainBytes;
         return result.exitCode === 0 && !signal?.aborted ? null : basebackupError(result, tail, signal);
       },
     });
@@ -160,10 +163,10 @@ export async function physicalBackup(options: PhysicalBackupOptions): Promise<Ph
       timeline,
       startLsn: start,
       stopLsn: stop,
-      compression: { algorithm: codec.algorithm, ...(codec.level ? { level: codec.level } : {}) },
+      compression: compressionRecord(codec, { objects: [{ name: objectName, size: put.size, sha256: put.sha256 }], plainBytes }),
       ...(repo.encryption ? { encryption: repo.encryption } : {}),
       objects: [
-        { name: objectName, size: put.size, sha256: put.sha256 },
+        { name: objectName, size: put.size, sha256: put.sha256, ...(plainBytes === undefined ? {} : { plainSize: plainBytes }) },
         { name: PG_MANIFEST, size: manifestPut.size, sha256: manifestPut.sha256 },
       ],
       extra: {

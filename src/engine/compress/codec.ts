@@ -1,120 +1,103 @@
-import { execa } from 'execa';
-import { spawn } from 'node:child_process';
-import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
+import fs from 'node:fs';
+import { Duplex, PassThrough, Transform, type Readable, type Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { LifelineError } from '../../errors.js';
-import type { Compression } from '../../config/schema.js';
+import { codecArgs, spawnCodec, type CodecStats, type CodecTool } from './process-codec.js';
+import { COMPRESSION_EXTENSIONS, levelFor, type Compression, type CompressionExtension } from './spec.js';
+
+export type { CodecStats } from './process-codec.js';
 
 /**
- * Compression as standard streams that stock tools read (`zstd -dc`, `gzip -dc`).
- * zstd runs as the zstd binary (multi-threaded, far faster than pg_dump's gzip); gzip uses zlib.
+ * Compression as standard streams that stock tools read (`zstd -dc`, `lz4 -dc`, `gzip -dc`).
+ * zstd and lz4 run as their binaries (zstd multi-threaded, far faster than pg_dump's gzip);
+ * gzip uses zlib (on libuv's thread pool), none passes bytes through.
  */
 export interface Codec {
   algorithm: Compression;
   level?: number;
-  extension: '' | '.zst' | '.gz';
+  extension: CompressionExtension;
   /** A transform stream; `done` rejects when the codec itself failed. */
-  create(signal?: AbortSignal): { stream: Duplex; done: Promise<void> };
+  create(signal?: AbortSignal): { stream: Duplex; done: Promise<CodecStats> };
   /**
    * For codecs that are processes: started before the producer, whose stdout is then given
-   * `input` directly, as a shell pipe would, so the plain bytes never pass through Node.
+   * `input` directly, as a shell pipe would, so the plain bytes never pass through Node. With
+   * `stdin` (a file descriptor) the codec reads that file itself and `input` is null.
    */
-  startProcess?(signal?: AbortSignal): { input: Writable; output: Readable; done: Promise<void> };
+  startProcess?(signal?: AbortSignal, options?: { stdin?: number }): { input: Writable | null; output: Readable; done: Promise<CodecStats>; kill(): void };
 }
 
-export const DEFAULT_LEVEL: Record<Compression, number | undefined> = { zstd: 3, gzip: 1, none: undefined };
-
-export function extensionFor(algorithm: Compression): Codec['extension'] {
-  return algorithm === 'zstd' ? '.zst' : algorithm === 'gzip' ? '.gz' : '';
+export function extensionFor(algorithm: Compression): CompressionExtension {
+  return COMPRESSION_EXTENSIONS[algorithm];
 }
 
-export function compressor(algorithm: Compression, level = DEFAULT_LEVEL[algorithm]): Codec {
+export function compressor(algorithm: Compression, level?: number): Codec {
   const extension = extensionFor(algorithm);
-  if (algorithm === 'none') return { algorithm, extension, create: () => ({ stream: new PassThrough(), done: Promise.resolve() }) };
-  if (algorithm === 'gzip') {
-    return { algorithm, level, extension, create: () => zlibCodec(zlib.createGzip({ level })) };
-  }
-  const args = ['-T0', `-${level}`, '-q', '-c'];
-  return {
-    algorithm,
-    level,
-    extension,
-    create: (signal) => zstdCodec(args, signal),
-    startProcess(signal) {
-      // node:child_process rather than execa here: the producer gets a copy of zstd's stdin and
-      // ours is closed at once, which execa would report as a premature close.
-      const child = spawn('zstd', args, { stdio: ['pipe', 'pipe', 'pipe'], signal, killSignal: 'SIGTERM' });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-      const done = new Promise<void>((resolve, reject) => {
-        child.on('error', (error) =>
-          reject(
-            (error as NodeJS.ErrnoException).code === 'ENOENT'
-              ? new LifelineError('TOOL_MISSING', 'zstd is not installed.', { hint: 'Install it (apt-get install zstd) or set backup.compression to gzip.' })
-              : error,
-          ),
-        );
-        child.on('close', (code, sig) =>
-          code === 0 ? resolve() : reject(new LifelineError('TOOL_FAILED', `zstd failed (${sig ?? `exit ${code}`}): ${stderr.trim().split('\n').pop() ?? ''}`)),
-        );
-      });
-      done.catch(() => undefined);
-      child.stdin.on('error', () => undefined);
-      return { input: child.stdin, output: child.stdout, done };
-    },
-  };
+  if (algorithm === 'none') return { algorithm, extension, create: () => counting(new PassThrough()) };
+  const chosen = levelFor(algorithm, level)!;
+  if (algorithm === 'gzip') return { algorithm, level: chosen, extension, create: () => counting(zlib.createGzip({ level: chosen })) };
+  const args = codecArgs(algorithm, 'compress', { level: chosen, threads: true, stats: true });
+  return processCodec(algorithm, args, chosen, 'TOOL_FAILED');
 }
 
 export function decompressor(algorithm: Compression): Codec {
   const extension = extensionFor(algorithm);
-  if (algorithm === 'none') return { algorithm, extension, create: () => ({ stream: new PassThrough(), done: Promise.resolve() }) };
-  if (algorithm === 'gzip') return { algorithm, extension, create: () => zlibCodec(zlib.createGunzip()) };
-  return { algorithm, extension, create: (signal) => zstdCodec(['-d', '-q', '-c'], signal) };
+  if (algorithm === 'none') return { algorithm, extension, create: () => counting(new PassThrough()) };
+  if (algorithm === 'gzip') return { algorithm, extension, create: () => counting(zlib.createGunzip()) };
+  return processCodec(algorithm, codecArgs(algorithm, 'decompress'), undefined, 'REPO_CORRUPT');
 }
 
-function zlibCodec(stream: zlib.Gzip | zlib.Gunzip): { stream: Duplex; done: Promise<void> } {
-  const done = new Promise<void>((resolve, reject) => {
-    stream.on('end', resolve);
+function processCodec(tool: CodecTool, args: string[], level: number | undefined, failureCode: 'TOOL_FAILED' | 'REPO_CORRUPT'): Codec {
+  // node:child_process rather than execa: the producer gets a copy of the codec's stdin and
+  // ours is closed at once, which execa would report as a premature close.
+  const start = (signal?: AbortSignal, options: { stdin?: number } = {}) => spawnCodec(tool, args, { signal, stdin: options.stdin, failureCode });
+  return {
+    algorithm: tool,
+    ...(level === undefined ? {} : { level }),
+    extension: extensionFor(tool),
+    create(signal) {
+      const child = start(signal);
+      return { stream: Duplex.from({ writable: child.input!, readable: child.output }), done: child.done };
+    },
+    startProcess: start,
+  };
+}
+
+/** An in-process stream that counts what goes in; `done` resolves once all of it came out. */
+function counting(stream: Duplex): { stream: Duplex; done: Promise<CodecStats> } {
+  let plainBytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      plainBytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const done = new Promise<CodecStats>((resolve, reject) => {
+    stream.on('end', () => resolve({ plainBytes }));
     stream.on('error', reject);
+    meter.on('error', reject);
   });
   done.catch(() => undefined);
-  return { stream, done };
+  meter.pipe(stream);
+  meter.on('error', (error) => stream.destroy(error));
+  return { stream: Duplex.from({ writable: meter, readable: stream }), done };
 }
 
-/** The zstd binary as a Duplex: write to its stdin, read its stdout. */
-function zstdCodec(args: string[], signal?: AbortSignal): { stream: Duplex; done: Promise<void> } {
-  const child = execa('zstd', args, {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: { stdout: false, stderr: true },
-    cancelSignal: signal,
-    reject: false,
-  });
-  return { stream: child.duplex({}), done: zstdResult(child) };
-}
-
-function zstdResult(child: ReturnType<typeof execa>): Promise<void> {
-  const done = (async () => {
-    const result = await child;
-    if (result.failed) {
-      if ((result as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(result.message))) {
-        throw new LifelineError('TOOL_MISSING', 'zstd is not installed.', {
-          hint: 'Install it (apt-get install zstd) or set backup.compression to gzip.',
-        });
-      }
-      const detail = String(result.stderr ?? '').trim().split('\n').pop() || result.shortMessage;
-      throw new LifelineError('TOOL_FAILED', `zstd failed: ${detail}`);
+/**
+ * A stored file's bytes compressed: process codecs read the file themselves (its bytes never
+ * pass through Node), the others stream it through zlib or as it is.
+ */
+export function compressFile(codec: Codec, file: string, signal?: AbortSignal): { output: Readable; done: Promise<CodecStats>; kill(): void } {
+  if (codec.startProcess) {
+    const fd = fs.openSync(file, 'r');
+    try {
+      return codec.startProcess(signal, { stdin: fd });
+    } finally {
+      // The child has its own copy of the descriptor.
+      fs.closeSync(fd);
     }
-  })();
-  done.catch(() => undefined);
-  return done;
+  }
+  const source = fs.createReadStream(file, { highWaterMark: 1 << 20, signal });
+  const { stream, done } = codec.create(signal);
+  source.on('error', (error) => stream.destroy(error));
+  source.pipe(stream);
+  return { output: stream, done, kill: () => source.destroy() };
 }
-
-/** Whether the zstd binary can be run here; gzip is the fallback. */
-export async function zstdAvailable(): Promise<boolean> {
-  const result = await execa('zstd', ['--version'], { reject: false });
-  return !result.failed;
-}
-
-export type { Readable, Writable };

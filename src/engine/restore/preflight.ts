@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type pg from 'pg';
 import { withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
@@ -7,6 +6,8 @@ import type { Manifest } from '../../storage/manifest.js';
 import type { RestoreMode } from './restore.js';
 import { OTHER_CLIENT_SESSION } from '../maintenance/sessions.js';
 import { refuseTransactionPooler } from '../../postgres/pooler.js';
+import { freeBytes } from '../../fs-util.js';
+import { dumpFormat, stagingShortfall } from './stage.js';
 
 export interface Problem {
   message: string;
@@ -111,11 +112,9 @@ export async function preflight(options: {
         hint: 'Free space on the database server, or use --in-place (no second copy).',
       });
     }
-    if (options.jobs > 1 && neededBytes) {
-      const staging = freeSpace(options.stagingDir);
-      if (staging !== undefined && staging < neededBytes) {
-        problems.push({ message: `Not enough local disk to stage the dump for --jobs ${options.jobs}: ${fmt(staging)} free in ${options.stagingDir}.`, hint: 'Use --jobs 1 (streams, no staging) or free space.' });
-      }
+    if (options.jobs > 1 || dumpFormat(options.manifest) === 'directory') {
+      const shortfall = stagingShortfall(options.stagingDir, options.manifest);
+      if (shortfall) problems.push(shortfall);
     }
     return { serverMajor: me.major, isSuperuser: me.su, canCreateDb: me.createdb || me.su, adminDatabase, liveSizeBytes, otherSessions, freeBytes, neededBytes, leftovers, problems };
   } finally {
@@ -155,10 +154,7 @@ async function unsettableSettings(client: pg.Client, live: string): Promise<Prob
 
 function freeSpace(dir: string): number | undefined {
   try {
-    let probe = dir;
-    while (!fs.existsSync(probe) && probe !== '/') probe = probe.slice(0, probe.lastIndexOf('/')) || '/';
-    const stats = fs.statfsSync(probe);
-    return stats.bavail * stats.bsize;
+    return freeBytes(dir);
   } catch {
     return undefined;
   }

@@ -1,9 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { createWriteStream } from 'node:fs';
-import { execa } from 'execa';
-import { LifelineError, abortError, isLifelineError, throwIfAborted } from '../../errors.js';
-import { dbnameArg, toolEnv, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
+import { LifelineError, isLifelineError, throwIfAborted } from '../../errors.js';
+import { dbnameArg, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
 import { findTool, type PgTool } from '../../postgres/tools.js';
 import type { Manifest } from '../../storage/manifest.js';
@@ -13,14 +9,13 @@ import { checkIntegrity } from '../verify/integrity.js';
 import { checkConsistency } from '../verify/consistency.js';
 import type { VerifyCheck } from '../verify/types.js';
 import type { ProgressCallback } from '../progress.js';
-import { pgRestoreFromBackup } from './pg-restore.js';
-import { streamDump, type StreamedObject } from './stream-dump.js';
+import { runPgRestore } from './pg-restore.js';
+import type { StreamedObject } from './stream-dump.js';
 import { preflight, type Preflight } from './preflight.js';
 import { carryOverDatabaseSettings } from './database-settings.js';
 import { OTHER_CLIENT_SESSION } from '../maintenance/sessions.js';
 import { validateName } from '../../postgres/names.js';
 import { lockRestoreTarget } from './target-lock.js';
-import { makeScratchDir } from '../scratch.js';
 
 export type RestoreMode = 'swap' | 'in-place' | 'into';
 
@@ -34,7 +29,7 @@ export interface RestoreOptions {
   into?: string;
   tables?: TableRef[];
   schemas?: string[];
-  /** pg_restore -j; above 1 the dump is staged on local disk first (pg_restore cannot seek stdin). */
+  /** pg_restore -j; above 1 (or for a directory-format backup) the dump is staged on local disk first. */
   jobs?: number;
   stagingDir: string;
   dryRun?: boolean;
@@ -210,33 +205,18 @@ function withHint(error: unknown, hint: string): unknown {
 }
 
 async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: string[] }): Promise<void> {
-  const jobs = options.jobs ?? 1;
-  if (jobs <= 1) {
-    const run = await pgRestoreFromBackup({ repo: options.repo, manifest: options.manifest, pgRestore: options.pgRestore, args: options.args, conn: options.conn, signal: options.signal, onProgress: options.onProgress });
-    if (run.read) assertUnchanged(run.read);
-    return;
-  }
-  // Parallel restore needs random access: stage the decompressed dump on local disk.
-  const dir = await makeScratchDir(options.stagingDir, 'restore-');
-  const staged = path.join(dir, `${options.manifest.id}.dump`);
-  try {
-    options.onProgress?.({ phase: 'stage', message: `staging the dump in ${options.stagingDir} for ${jobs} parallel jobs` });
-    assertUnchanged(await streamDump({ repo: options.repo, manifest: options.manifest, sink: createWriteStream(staged, { mode: 0o600 }), signal: options.signal, onProgress: options.onProgress }));
-    const result = await execa(options.pgRestore.path, ['--no-password', ...options.args, `--jobs=${jobs}`, staged], {
-      env: toolEnv(options.conn),
-      extendEnv: false,
-      cancelSignal: options.signal,
-      reject: false,
-      all: true,
-    });
-    if (options.signal?.aborted) throw abortError(options.signal);
-    if (result.exitCode !== 0) {
-      const line = String(result.all ?? '').split('\n').find((l) => /error/i.test(l)) ?? `exit ${result.exitCode}`;
-      throw new LifelineError('RESTORE_FAILED', `pg_restore failed: ${line.replace(/^pg_restore: (error: )?/, '')}`);
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const run = await runPgRestore({
+    repo: options.repo,
+    manifest: options.manifest,
+    pgRestore: options.pgRestore,
+    args: options.args,
+    conn: options.conn,
+    jobs: options.jobs,
+    stagingDir: options.stagingDir,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
+  if (run.read) assertUnchanged(run.read);
 }
 
 /** The bytes restored are the bytes checked: the object did not change after the integrity check. */

@@ -28,7 +28,7 @@ export async function streamDump(options: {
   repo: Repository;
   manifest: Manifest;
   sink: Writable;
-  /** Write the bytes compressed (the sink decompresses, e.g. a zstd process); default false. */
+  /** Write the bytes compressed (the sink decompresses, e.g. a zstd or lz4 process); default false. */
   compressed?: boolean;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;

@@ -8,7 +8,7 @@ import { createCluster } from '../../postgres/cluster.js';
 import { findTool } from '../../postgres/tools.js';
 import type { Manifest } from '../../storage/manifest.js';
 import type { Repository } from '../../storage/repository.js';
-import { pgRestoreFromBackup } from '../restore/pg-restore.js';
+import { runPgRestore } from '../restore/pg-restore.js';
 import { TarPeek } from '../backup/tar-peek.js';
 import { decompressor } from '../compress/codec.js';
 import type { ProgressCallback } from '../progress.js';
@@ -24,8 +24,10 @@ export interface VerifyOptions {
   level: VerifyLevel;
   /** Restore into this server (CREATEDB needed) instead of a disposable cluster. */
   staging?: ConnInfo;
-  /** Where disposable clusters are made (a folder lifeline owns). */
+  /** Where disposable clusters are made and dumps staged (a folder lifeline owns). */
   workDir: string;
+  /** Parallel jobs for the restore level (pg_restore -j) and for staging downloads. */
+  jobs?: number;
   assertions?: SqlAssertion[];
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
@@ -67,7 +69,7 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     const pgRestore = await findTool('pg_restore', { major: Math.floor(manifest.serverVersionNum / 10000) });
     if (levelRank(level) === levelRank('archive')) {
       onProgress?.({ phase: 'archive', message: 'archive: reading the whole dump with pg_restore' });
-      checks.push(...(await readArchive(repo, manifest, pgRestore, signal, onProgress)));
+      checks.push(...(await readArchive(options, pgRestore)));
     } else {
       const result = await restoreAndCheck({ ...options, pgRestore });
       restoredInto = result.restoredInto;
@@ -113,15 +115,11 @@ async function record(options: VerifyOptions, report: VerifyReport): Promise<voi
   }
 }
 
-async function readArchive(
-  repo: Repository,
-  manifest: Manifest,
-  pgRestore: Awaited<ReturnType<typeof findTool>>,
-  signal?: AbortSignal,
-  onProgress?: ProgressCallback,
-): Promise<VerifyCheck[]> {
+async function readArchive(options: VerifyOptions, pgRestore: Awaited<ReturnType<typeof findTool>>): Promise<VerifyCheck[]> {
+  const { repo, manifest, signal, onProgress } = options;
   try {
-    const run = await pgRestoreFromBackup({ repo, manifest, pgRestore, args: ['--file=/dev/null'], signal, onProgress });
+    // A directory-format dump is staged first (jobs downloads at once); a custom one streams.
+    const run = await runPgRestore({ repo, manifest, pgRestore, args: ['--file=/dev/null'], jobs: options.jobs, stagingDir: options.workDir, signal, onProgress });
     return [{ level: 'archive', name: 'archive readable', ok: true, detail: `pg_restore read every entry` }, tablesCheck('archive', manifest, run.tablesSeen)];
   } catch (error) {
     if (signal?.aborted || !isLifelineError(error)) throw error;
@@ -188,12 +186,14 @@ async function restoreAndCheck(
     const target = withDatabase(serverConn, database);
     onProgress?.({ phase: 'restore', message: `restore: pg_restore into ${restoredInto}` });
     try {
-      const run = await pgRestoreFromBackup({
+      const run = await runPgRestore({
         repo,
         manifest,
         pgRestore: options.pgRestore,
         args: ['--no-owner', '--no-privileges', '--exit-on-error', dbnameArg(database)],
         conn: target,
+        jobs: options.jobs,
+        stagingDir: options.workDir,
         signal,
         onProgress,
       });

@@ -6,7 +6,7 @@ import { ENCRYPTION_MARKER_KEY, getData } from '../../storage/crypto/objects.js'
 import type { Store } from '../../storage/store.js';
 import { sealJson } from '../../storage/sealed-json.js';
 import type { WalFileName } from './names.js';
-import { TRAILER_SIZE, WAL_EXTENSIONS, decodeTrailer, walFolder, type TrailerFacts, type WalCompression } from './object-format.js';
+import { TRAILER_SIZE, WAL_COMPRESSIONS, WAL_EXTENSIONS, decodeTrailer, walFolder, type TrailerFacts, type WalCompression } from './object-format.js';
 
 /*
  * The few repository facts the WAL path needs, without the Repository class: it validates with
@@ -49,7 +49,7 @@ export interface StoredWal {
 
 /** The stored object for a WAL file, whichever compression it was pushed with. */
 export async function findWalObject(store: Store, file: WalFileName): Promise<StoredWal | undefined> {
-  for (const compression of ['zstd', 'gzip'] as const) {
+  for (const compression of WAL_COMPRESSIONS) {
     const key = `${walFolder(file.timeline)}${file.name}${WAL_EXTENSIONS[compression]}`;
     const info = await store.head(key);
     if (info) return { key, compression, size: info.size };

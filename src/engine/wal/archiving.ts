@@ -12,7 +12,6 @@ import { REPOSITORY_INFO_KEY, ensureRepository, findWalObject } from './archive-
 import { archiveCommand, type CommandKeys } from './command.js';
 import { quoteLiteral } from '../backup/fingerprint.js';
 import { parseWalName } from './names.js';
-import type { WalCompression } from './object-format.js';
 
 export interface ArchivingSetting {
   name: 'wal_level' | 'archive_mode' | 'archive_command' | 'archive_timeout';
@@ -41,7 +40,8 @@ export interface ArchivingState {
 
 export interface ArchivingPlan extends CommandKeys {
   repo: string;
-  compression?: WalCompression;
+  /** A --compress value for wal-push (zstd, zstd:3, lz4, gzip:6, none), already checked. */
+  compression?: string;
   /** Seconds; bounds how old the newest archived commit can get on a quiet server (default 60). */
   archiveTimeout?: number;
 }

@@ -34,7 +34,7 @@ export async function readCatalog(store: Store, options: { segmentSize?: number 
   for (const object of await store.list('wal/')) {
     const compression = compressionOfKey(object.key);
     if (!compression) continue;
-    const base = object.key.slice(object.key.lastIndexOf('/') + 1).replace(/\.(zst|gz)$/, '');
+    const base = object.key.slice(object.key.lastIndexOf('/') + 1).replace(/\.(zst|lz4|gz)$/, '');
     const parsed = parseWalName(base);
     if (!parsed) continue;
     const entry: WalEntry = {

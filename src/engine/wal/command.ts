@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WalCompression } from './object-format.js';
 
 /**
  * The commands PostgreSQL runs (archive_command, restore_command). The server runs them through
@@ -27,7 +26,8 @@ export interface CommandKeys {
   keyringFile?: string;
 }
 
-export function archiveCommand(options: { repo: string; compression?: WalCompression } & CommandKeys): string {
+/** `compression` is a --compress value (zstd, zstd:3, lz4, gzip:6, none), already checked. */
+export function archiveCommand(options: { repo: string; compression?: string } & CommandKeys): string {
   const words = [...lifelineArgv(), 'wal-push', '--repo', options.repo, ...(options.compression ? ['--compress', options.compression] : []), ...keyArgs(options)];
   return `${words.map(shellWord).join(' ')} %p`;
 }

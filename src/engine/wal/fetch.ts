@@ -8,7 +8,7 @@ import { LifelineError, abortError, isLifelineError, throwIfAborted } from '../.
 import { EMPTY_KEYRING, type Keyring } from '../../storage/crypto/keys.js';
 import { getData } from '../../storage/crypto/objects.js';
 import type { Store } from '../../storage/store.js';
-import { findWalObject, repositoryExists } from './archive-store.js';
+import { findWalObject, repositoryExists, type StoredWal } from './archive-store.js';
 import { walCodec } from './light-codec.js';
 import { parseWalName } from './names.js';
 import { TRAILER_SIZE, decodeTrailer } from './object-format.js';
@@ -89,7 +89,7 @@ const NOT_RETRIED = new Set(['USAGE', 'KEY_MISSING', 'KEY_WRONG', 'CONFIG_INVALI
 
 async function download(
   store: Store,
-  object: { key: string; compression: 'zstd' | 'gzip'; size: number },
+  object: StoredWal,
   dest: string,
   keyring: Keyring,
   signal?: AbortSignal,

@@ -1,10 +1,11 @@
+import type { CompressionChoice } from '../compress/spec.js';
 import { timelineHex, type WalFileName } from './names.js';
 
 /**
  * How one archived WAL file is stored: `wal/<timeline>/<name>.zst` (or `.gz`), a standard
  * compressed stream that `zstd -dc` / `gzip -dc` read as they are, followed by a TRAILER that
  * those tools skip: a zstd skippable frame, or an empty gzip member whose header carries an extra
- * field. The trailer holds the sha256 and size of the plain file.
+ * field. (lz4 frames have the same skippable frames as zstd, which `lz4 -dc` skips.) The trailer holds the sha256 and size of the plain file.
  *
  * Why a trailer rather than a sidecar or an index: the WAL archive is written by many short
  * processes without a lock, so each WAL file must be ONE immutable object created atomically
@@ -13,9 +14,18 @@ import { timelineHex, type WalFileName } from './names.js';
  * different: loud failure) by reading the last few bytes, and fetch proves the bytes it hands
  * to PostgreSQL before renaming them into place.
  */
-export type WalCompression = 'zstd' | 'gzip';
+export type WalCompression = 'zstd' | 'lz4' | 'gzip';
 
-export const WAL_EXTENSIONS: Record<WalCompression, string> = { zstd: '.zst', gzip: '.gz' };
+export const WAL_EXTENSIONS: Record<WalCompression, string> = { zstd: '.zst', lz4: '.lz4', gzip: '.gz' };
+export const WAL_COMPRESSIONS = Object.keys(WAL_EXTENSIONS) as WalCompression[];
+
+/**
+ * The stored codec and level for a `--compress` choice. `none` is a gzip container at level 0
+ * (stored blocks: no compression work), so the file still carries its trailer in a standard stream.
+ */
+export function walCompressionFor(choice: CompressionChoice): { compression: WalCompression; level?: number } {
+  return choice.algorithm === 'none' ? { compression: 'gzip', level: 0 } : { compression: choice.algorithm, ...(choice.level === undefined ? {} : { level: choice.level }) };
+}
 
 /** `wal/<timeline as 8 hex digits>/<name><ext>` (the Repository's walKey, without loading zod). */
 export function walObjectKey(file: WalFileName, compression: WalCompression): string {
@@ -29,6 +39,7 @@ export function walFolder(timeline: number): string {
 /** The compression a stored key uses, from its extension. */
 export function compressionOfKey(key: string): WalCompression | undefined {
   if (key.endsWith('.zst')) return 'zstd';
+  if (key.endsWith('.lz4')) return 'lz4';
   if (key.endsWith('.gz')) return 'gzip';
   return undefined;
 }
@@ -45,6 +56,7 @@ const ZSTD_SKIPPABLE = 0x184d2a5e;
 
 export const TRAILER_SIZE: Record<WalCompression, number> = {
   zstd: 8 + PAYLOAD,
+  lz4: 8 + PAYLOAD,
   gzip: 10 + 2 + 4 + PAYLOAD + 2 + 8,
 };
 
@@ -58,7 +70,7 @@ function payload(facts: TrailerFacts): Buffer {
 
 export function encodeTrailer(compression: WalCompression, facts: TrailerFacts): Buffer {
   const body = payload(facts);
-  if (compression === 'zstd') {
+  if (compression !== 'gzip') {
     const head = Buffer.alloc(8);
     head.writeUInt32LE(ZSTD_SKIPPABLE, 0);
     head.writeUInt32LE(body.length, 4);
@@ -81,7 +93,7 @@ export function decodeTrailer(compression: WalCompression, tail: Buffer): Traile
   if (tail.length < size) return undefined;
   const bytes = tail.subarray(tail.length - size);
   let body: Buffer;
-  if (compression === 'zstd') {
+  if (compression !== 'gzip') {
     if (bytes.readUInt32LE(0) !== ZSTD_SKIPPABLE || bytes.readUInt32LE(4) !== PAYLOAD) return undefined;
     body = bytes.subarray(8);
   } else {

@@ -55,13 +55,15 @@ export const backupAction = defineAction({
       compression: config.backup.compression,
       compressionLevel: config.backup.compressionLevel,
       lockWaitTimeoutSeconds: config.backup.lockWaitTimeoutSeconds,
+      jobs: config.backup.jobs,
+      stagingDir: scratchDir(services),
       signal,
       onProgress,
     });
     const level = args.verify ?? config.backup.verifyAfter;
     let verifiedLevel: string | undefined;
     if (level !== 'none') {
-      const report = await verifyBackup({ repo, manifest, level, workDir: scratchDir(services), assertions: config.verify.assertions, signal, onProgress });
+      const report = await verifyBackup({ repo, manifest, level, workDir: scratchDir(services), jobs: config.backup.jobs, assertions: config.verify.assertions, signal, onProgress });
       if (!report.ok) {
         const failed = report.checks.filter((check) => !check.ok);
         throw new LifelineError('VERIFY_FAILED', `Backup ${manifest.id} was taken but failed verification at level ${level}: ${failed.map((c) => `${c.name}: ${c.detail ?? 'failed'}`).join('; ')}`, {

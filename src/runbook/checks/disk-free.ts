@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineCheck } from '../registry.js';
+import { freeBytes } from '../../fs-util.js';
 import { backupRefSchema, backupSize, checkFailed, formatBytes, locate, needRepo, scratchDir, whereShape } from '../engine-services.js';
 
 /**
@@ -61,10 +62,3 @@ export const diskFreeCheck = defineCheck({
     }
   },
 });
-
-function freeBytes(dir: string): number {
-  let probe = path.resolve(dir);
-  while (!fs.existsSync(probe) && path.dirname(probe) !== probe) probe = path.dirname(probe);
-  const stats = fs.statfsSync(probe);
-  return stats.bavail * stats.bsize;
-}
