@@ -26,7 +26,7 @@ export interface CodecProcess {
 export function codecArgs(tool: CodecTool, direction: 'compress' | 'decompress', options: { level?: number; threads?: boolean; stats?: boolean } = {}): string[] {
   if (direction === 'decompress') return ['-d', '-q', '-c'];
   const level = options.level === undefined ? [] : [`-${options.level}`];
-  // -vv (zstd) / -v (lz4) end with the exact byte counts in and out, read for the ratio.
+  // -vv (zstd) / -v (lz4) end with the exact byte counts in and out (padded: "(  800 B =>  32993 B"), read for the ratio.
   const verbosity = options.stats ? [tool === 'zstd' ? '-vv' : '-v'] : ['-q'];
   return [...(tool === 'zstd' && options.threads ? ['-T0'] : []), ...level, ...verbosity, '-c'];
 }
@@ -65,6 +65,6 @@ export function spawnCodec(
 }
 
 function plainBytesFrom(tool: CodecTool, stderr: string): CodecStats {
-  const match = tool === 'zstd' ? /\((\d+) B => \d+ B/.exec(stderr) : /Compressed (\d+) bytes into/.exec(stderr);
+  const match = tool === 'zstd' ? /\(\s*(\d+) B =>\s*\d+ B/.exec(stderr) : /Compressed (\d+) bytes into/.exec(stderr);
   return match ? { plainBytes: Number(match[1]) } : {};
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LifelineError } from '../../errors.js';
+import { LifelineError, abortError } from '../../errors.js';
 import { ensureDir, freeBytes } from '../../fs-util.js';
 import { formatBytes } from '../../format.js';
 import type { Manifest, StoredObject } from '../../storage/manifest.js';
@@ -85,17 +85,24 @@ export async function withStagedDump<T>(
   if (shortfall) throw new LifelineError('RESTORE_REFUSED', shortfall.message, { hint: shortfall.hint });
   const scratch = await makeScratchDir(options.stagingDir, 'restore-');
   const local = path.join(scratch, dumpFormat(manifest) === 'custom' ? `${manifest.id}.dump` : 'dump');
+  const totalBytes = dumpObjects(manifest).reduce((sum, o) => sum + o.size, 0);
+  let bytes = 0;
+  const counted = { ...options, onBytes: (n: number) => options.onProgress?.({ phase: 'stage', bytes: (bytes += n), totalBytes }) };
   try {
     options.onProgress?.({ phase: 'stage', message: `staging the dump in ${options.stagingDir} (${options.jobs} parallel reads)` });
-    if (dumpFormat(manifest) === 'custom') await stageCustom(options, local);
-    else await stageDirectory(options, local);
+    try {
+      if (dumpFormat(manifest) === 'custom') await stageCustom(counted, local);
+      else await stageDirectory(counted, local);
+    } catch (error) {
+      throw options.signal?.aborted ? abortError(options.signal) : error;
+    }
     return await use(local);
   } finally {
     await fs.promises.rm(scratch, { recursive: true, force: true });
   }
 }
 
-type StageOptions = Parameters<typeof withStagedDump>[0];
+type StageOptions = Parameters<typeof withStagedDump>[0] & { onBytes: (bytes: number) => void };
 
 async function stageCustom(options: StageOptions, file: string): Promise<void> {
   const { repo, manifest, signal } = options;
@@ -136,6 +143,7 @@ async function storeLocally(options: StageOptions, object: StoredObject, source:
     transform(chunk: Buffer, _enc, callback) {
       size += chunk.length;
       hash.update(chunk);
+      options.onBytes(chunk.length);
       callback(null, chunk);
     },
   });

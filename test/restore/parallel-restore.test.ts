@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnInfo } from '../../src/postgres/conninfo.js';
+import { withClient } from '../../src/postgres/client.js';
+import { logicalBackup } from '../../src/engine/backup/logical.js';
+import { restoreBackup } from '../../src/engine/restore/restore.js';
+import { RANGE_CHUNK_BYTES } from '../../src/engine/restore/ranged-read.js';
+import { Repository } from '../../src/storage/repository.js';
+import type { Manifest } from '../../src/storage/manifest.js';
+import type { GetOptions, ListOptions, PutOptions, Store } from '../../src/storage/store.js';
+import { seeded, startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
+import { startS3rver, type S3TestServer } from '../s3/helpers/s3rver.js';
+
+let pg: TestCluster;
+let s3: S3TestServer;
+let shop: ConnInfo;
+let scratch: string;
+let store: RecordingStore;
+let repo: Repository;
+let manifest: Manifest;
+
+/** The real S3 store, with a record of the reads asked of it (a spy, not a mock: every call goes to s3rver). */
+class RecordingStore implements Store {
+  readonly gets: { key: string; start?: number; end?: number }[] = [];
+  constructor(readonly inner: Store) {}
+  get location() {
+    return this.inner.location;
+  }
+  put(key: string, body: Readable | Buffer | string, options?: PutOptions) {
+    return this.inner.put(key, body, options);
+  }
+  get(key: string, options: GetOptions = {}) {
+    this.gets.push({ key, start: options.start, end: options.end });
+    return this.inner.get(key, options);
+  }
+  head(key: string) {
+    return this.inner.head(key);
+  }
+  list(prefix: string, options?: ListOptions) {
+    return this.inner.list(prefix, options);
+  }
+  delete(keys: string[]) {
+    return this.inner.delete(keys);
+  }
+  deletePartial(prefix: string, options: { olderThan: Date }) {
+    return this.inner.deletePartial(prefix, options);
+  }
+  usage() {
+    return this.inner.usage();
+  }
+}
+
+beforeAll(async () => {
+  pg = await startTestCluster();
+  s3 = await startS3rver();
+  shop = await seeded(pg, { database: 'shop', rows: 5_000 });
+  // ~40 MB of random hex text: about 20 MB stored with zstd, so a few 8 MiB ranges.
+  await withClient(shop, (c) =>
+    c.query(`CREATE TABLE notes (id int PRIMARY KEY, body text);
+             INSERT INTO notes SELECT g, ${Array(10).fill('md5(random()::text)').join(' || ')} FROM generate_series(1, 120000) g;`),
+  );
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-prestore-'));
+  store = new RecordingStore(s3.store('lifeline-test', 'parallel'));
+  repo = new Repository(store);
+  ({ manifest } = await logicalBackup({ conn: shop, repo, label: 'daily', operator: 'test', compression: 'zstd', lockWaitTimeoutSeconds: 10 }));
+}, 180_000);
+afterAll(async () => {
+  await s3?.cleanup();
+  await pg?.cleanup();
+  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+const databaseExists = (name: string) =>
+  withClient(pg.conn('postgres'), async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+const rangedReads = () => store.gets.filter((g) => g.start !== undefined && g.key.endsWith('data.dump.zst'));
+
+describe('restore --jobs 2 of a custom-format backup in S3', () => {
+  it('fetches the dump in parallel ranged reads into a staged file, restores with pg_restore -j and removes the staging', async () => {
+    const dump = manifest.objects.find((o) => o.name === 'data.dump.zst')!;
+    expect(dump.size).toBeGreaterThan(2 * RANGE_CHUNK_BYTES);
+    const staging = path.join(scratch, 'staging');
+    store.gets.length = 0;
+    const result = await restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_parallel', jobs: 2, stagingDir: staging });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.checks.map((c) => c.name)).toContain('table public.notes');
+    const ranges = rangedReads();
+    expect(ranges.map((r) => r.start).sort((a, b) => a! - b!)).toEqual(Array.from({ length: Math.ceil(dump.size / RANGE_CHUNK_BYTES) }, (_, i) => i * RANGE_CHUNK_BYTES));
+    expect(Math.max(...ranges.map((r) => r.end!))).toBe(dump.size - 1);
+    expect(fs.readdirSync(staging)).toEqual([]);
+  });
+
+  it('removes the staged file when interrupted', async () => {
+    const staging = path.join(scratch, 'aborted');
+    const controller = new AbortController();
+    const attempt = restoreBackup({
+      repo,
+      manifest,
+      conn: shop,
+      mode: 'into',
+      into: 'shop_aborted',
+      jobs: 2,
+      stagingDir: staging,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.phase === 'stage' && (p.bytes ?? 0) > 0) controller.abort();
+      },
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(fs.readdirSync(staging)).toEqual([]);
+    expect(await databaseExists('shop_aborted')).toBe(false);
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)('restore --jobs 2 with too little staging space (real small tmpfs)', () => {
+  const small = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-prestore-tmpfs-'));
+  let mounted = false;
+  beforeAll(async () => {
+    mounted = await mountTmpfs(small, '8m');
+  });
+  afterAll(async () => {
+    if (mounted) await unmount(small);
+    fs.rmSync(small, { recursive: true, force: true });
+  });
+
+  it('refuses with the free and needed space before downloading anything into it', async ({ skip }) => {
+    if (!mounted) skip('mount refused');
+    store.gets.length = 0;
+    const attempt = restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_small', jobs: 2, stagingDir: small });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'RESTORE_REFUSED',
+      message: expect.stringMatching(/Not enough local disk to stage backup .* in .*: [\d.]+ MiB free, about [\d.]+ MiB needed/),
+      hint: expect.stringMatching(/--jobs 1/),
+    });
+    expect(rangedReads()).toEqual([]);
+    expect(fs.readdirSync(small)).toEqual([]);
+    expect(await databaseExists('shop_small')).toBe(false);
+  });
+});
