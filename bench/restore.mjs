@@ -4,47 +4,13 @@
 import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { benchCluster, cli, mib, pgEnv, randomTextDatabase, ratio, timed } from './lib.mjs';
+import { benchCluster, cli, lifelineRestore, mib, pgEnv, randomTextDatabase, ratio, timed } from './lib.mjs';
 import { describeConn } from '../dist/postgres/conninfo.js';
 import { withClient } from '../dist/postgres/client.js';
 
 const mb = Number(process.env.BENCH_RESTORE_MB ?? 200);
 const jobs = Number(process.env.BENCH_JOBS ?? 1);
 const repeat = Number(process.env.BENCH_REPEAT ?? 1);
-
-/**
- * Runs lifeline under GNU time and timestamps its progress lines, so the restore proper
- * (pg_restore) can be told apart from the integrity pre-read, ANALYZE and the verification.
- */
-async function lifelineRestore(args, env) {
-  const started = performance.now();
-  const child = execa('/usr/bin/time', ['-f', '%e %M', 'node', cli, ...args], { env, reject: false, buffer: { stderr: false }, stderr: 'pipe' });
-  const marks = {};
-  let last = '';
-  readline.createInterface({ input: child.stderr }).on('line', (line) => {
-    const at = (performance.now() - started) / 1000;
-    last = line;
-    if (/^checking backup/.test(line)) marks.integrity ??= at;
-    else if (/^restoring \S+ into new database/.test(line)) marks.restore ??= at;
-    else if (/^ANALYZE /.test(line)) marks.analyze ??= at;
-    else if (/^verifying restored rows/.test(line)) marks.verify ??= at;
-    else if (/^error:/.test(line)) marks.error = line;
-  });
-  const result = await child;
-  const end = (performance.now() - started) / 1000;
-  if (result.exitCode !== 0 || marks.error) throw new Error(`lifeline restore failed: ${marks.error ?? last}`);
-  const [, kb] = last.split(' ').map(Number);
-  return {
-    total: end,
-    startup: marks.integrity,
-    integrity: marks.restore - marks.integrity,
-    restore: marks.analyze - marks.restore,
-    analyze: marks.verify - marks.analyze,
-    verify: end - marks.verify,
-    rssMb: kb / 1024,
-  };
-}
 
 async function dropDatabase(cluster, name) {
   await withClient(cluster.conn('postgres'), (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));

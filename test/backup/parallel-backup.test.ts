@@ -8,6 +8,7 @@ import { withClient } from '../../src/postgres/client.js';
 import { logicalBackup } from '../../src/engine/backup/logical.js';
 import { dumpedTables, fingerprintTables, qualified } from '../../src/engine/backup/fingerprint.js';
 import { openRepository } from '../../src/storage/open-repository.js';
+import type { Manifest } from '../../src/storage/manifest.js';
 import { runCli, seeded, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
 import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
 
@@ -49,11 +50,13 @@ const scratchOf = (h: TempHome) => path.join(h.home, 'data', 'scratch');
 const entries = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
 
 describe('lifeline backup --jobs 2', () => {
-  it('stores a directory-format dump file by file that restores to equal contents, row counts and fingerprints', async () => {
+  let manifest: Manifest;
+
+  it('stores a directory-format dump file by file, each with its size, sha256 and plain size', async () => {
     const url = describeConn(shop);
     const backup = await runCli(['--db', url, '--json', 'backup', '--jobs', '2', '--verify', 'none'], { env: home.env });
     expect(backup.exitCode, backup.stderr).toBe(0);
-    const manifest = JSON.parse(backup.stdout).backup;
+    manifest = JSON.parse(backup.stdout).backup;
     expect(manifest.extra).toMatchObject({ format: 'directory', jobs: 2 });
     expect(manifest.compression).toMatchObject({ algorithm: 'zstd', level: 3 });
     expect(manifest.compression.ratio).toBeGreaterThan(1);
@@ -66,7 +69,10 @@ describe('lifeline backup --jobs 2', () => {
     expect(manifest.tables.map((t: { table: string }) => t.table)).toEqual(['customers', 'notes', 'order_items', 'orders', 'products']);
     // Nothing of the staged dump is left on local disk.
     expect(entries(scratchOf(home))).toEqual([]);
+  });
 
+  it('restores with --jobs 2 to equal per-table contents, row counts and fingerprints', async () => {
+    const url = describeConn(shop);
     const restore = await runCli(['--db', url, '--json', 'restore', manifest.id, '--into', 'shop_jobs', '--jobs', '2'], { env: home.env });
     expect(restore.exitCode, restore.stderr).toBe(0);
     const checks = JSON.parse(restore.stdout).restore.checks as { name: string; ok: boolean }[];
@@ -76,11 +82,14 @@ describe('lifeline backup --jobs 2', () => {
     expect(await contents(copy)).toEqual(await contents(shop));
     expect(await withClient(copy, async (c) => fingerprintTables(c, await dumpedTables(c)))).toEqual(manifest.tables);
     expect(entries(scratchOf(home))).toEqual([]);
+  }, 120_000);
 
+  it('verifies at the restore level with --jobs 2', async () => {
     const verify = await runCli(['--json', 'verify', manifest.id, '--level', 'restore', '--jobs', '2'], { env: home.env });
     expect(verify.exitCode, verify.stderr).toBe(0);
     expect(JSON.parse(verify.stdout).verification).toMatchObject({ ok: true, passedLevel: 'restore' });
-  });
+    expect(entries(scratchOf(home))).toEqual([]);
+  }, 120_000);
 
   it('leaves no manifest, no object and an empty staging folder when pg_dump is killed mid-run', async () => {
     const dir = path.join(scratch, 'killed');

@@ -89,7 +89,7 @@ export async function withStagedDump<T>(
   let bytes = 0;
   const counted = { ...options, onBytes: (n: number) => options.onProgress?.({ phase: 'stage', bytes: (bytes += n), totalBytes }) };
   try {
-    options.onProgress?.({ phase: 'stage', message: `staging the dump in ${options.stagingDir} (${options.jobs} parallel reads)` });
+    options.onProgress?.({ phase: 'stage', message: `staging the dump in ${options.stagingDir} for ${options.jobs} parallel jobs` });
     try {
       if (dumpFormat(manifest) === 'custom') await stageCustom(counted, local);
       else await stageDirectory(counted, local);

@@ -6,6 +6,7 @@ import type { Manifest } from '../../storage/manifest.js';
 import type { Repository } from '../../storage/repository.js';
 import type { ProgressCallback } from '../progress.js';
 import type { VerifyCheck } from './types.js';
+import { workQueue } from '../work-queue.js';
 
 /** Level 1: every object is present and its size and sha256 (as stored) match the manifest. */
 export async function checkIntegrity(options: {
@@ -15,21 +16,23 @@ export async function checkIntegrity(options: {
   onProgress?: ProgressCallback;
 }): Promise<VerifyCheck[]> {
   const { repo, manifest, signal, onProgress } = options;
-  const checks: VerifyCheck[] = [];
+  const checks: VerifyCheck[] = new Array(manifest.objects.length);
   const total = manifest.objects.reduce((sum, o) => sum + o.size, 0);
   let done = 0;
-  for (const object of manifest.objects) {
+  // A parallel dump is many objects: a few are read at once (each a request or two on S3).
+  const reads = workQueue(4, async (index: number) => {
+    checks[index] = await checkObject(manifest.objects[index]);
+  });
+  manifest.objects.forEach((_, index) => reads.add(index));
+  await reads.drain();
+  return checks;
+
+  async function checkObject(object: Manifest['objects'][number]): Promise<VerifyCheck> {
     const key = repo.backupKey(manifest.id, object.name);
     const name = `object ${object.name}`;
     const info = await repo.store.head(key);
-    if (!info) {
-      checks.push({ level: 'integrity', name, ok: false, detail: `missing from the repository (${key})` });
-      continue;
-    }
-    if (info.size !== object.size) {
-      checks.push({ level: 'integrity', name, ok: false, detail: `size ${info.size} bytes, manifest says ${object.size} (truncated or replaced)` });
-      continue;
-    }
+    if (!info) return { level: 'integrity', name, ok: false, detail: `missing from the repository (${key})` };
+    if (info.size !== object.size) return { level: 'integrity', name, ok: false, detail: `size ${info.size} bytes, manifest says ${object.size} (truncated or replaced)` };
     try {
       const hash = createHash('sha256');
       await pipeline(
@@ -45,15 +48,12 @@ export async function checkIntegrity(options: {
         { signal },
       );
       const sha256 = hash.digest('hex');
-      checks.push(
-        sha256 === object.sha256
-          ? { level: 'integrity', name, ok: true, detail: `${object.size} bytes, sha256 ${sha256.slice(0, 12)}…` }
-          : { level: 'integrity', name, ok: false, detail: `sha256 ${sha256} differs from the manifest's ${object.sha256} (content changed)` },
-      );
+      return sha256 === object.sha256
+        ? { level: 'integrity', name, ok: true, detail: `${object.size} bytes, sha256 ${sha256.slice(0, 12)}…` }
+        : { level: 'integrity', name, ok: false, detail: `sha256 ${sha256} differs from the manifest's ${object.sha256} (content changed)` };
     } catch (error) {
       if (signal?.aborted) throw error;
-      checks.push({ level: 'integrity', name, ok: false, detail: isLifelineError(error) ? error.message : String(error) });
+      return { level: 'integrity', name, ok: false, detail: isLifelineError(error) ? error.message : String(error) };
     }
   }
-  return checks;
 }
