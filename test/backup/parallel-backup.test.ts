@@ -121,6 +121,38 @@ describe('lifeline backup --jobs 2', () => {
   });
 });
 
+describe('encrypted parallel backups and restores', () => {
+  it.each([
+    ['directory format (--jobs 2)', ['--jobs', '2']],
+    ['custom format, restored with ranged reads', []],
+  ])('%s: no plaintext in the repository; restore --jobs 2 decrypts and matches', async (_, backupArgs) => {
+    const other = await tempHome();
+    try {
+      const key = await runCli(['--json', 'keygen'], { env: other.env });
+      expect(key.exitCode, key.stderr).toBe(0);
+      const hex = JSON.parse(key.stdout).key as string;
+      const env = { ...other.env, LIFELINE_ENCRYPTION_KEY: hex };
+      const url = describeConn(shop);
+      const canary = (await withClient(shop, (c) => c.query<{ email: string }>('SELECT email FROM customers ORDER BY id LIMIT 1'))).rows[0].email;
+      const backup = await runCli(['--db', url, '--json', 'backup', '--compress', 'none', '--verify', 'none', ...backupArgs], { env });
+      expect(backup.exitCode, backup.stderr).toBe(0);
+      const manifest = JSON.parse(backup.stdout).backup;
+      expect(manifest.encryption).toBeDefined();
+      const repo = path.join(other.home, 'data', 'repository');
+      const plain = (fs.readdirSync(repo, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(repo, f)).isFile() && fs.readFileSync(path.join(repo, f)).includes(canary));
+      expect(plain).toEqual([]);
+      const database = `shop_enc_${backupArgs.length ? 'dir' : 'custom'}`;
+      const restore = await runCli(['--db', url, '--json', 'restore', manifest.id, '--into', database, '--jobs', '2'], { env });
+      expect(restore.exitCode, restore.stderr).toBe(0);
+      expect(JSON.parse(restore.stdout).restore.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
+      expect(await contents(pg.conn(database))).toEqual(await contents(shop));
+      expect(entries(scratchOf(other))).toEqual([]);
+    } finally {
+      await other.cleanup();
+    }
+  }, 120_000);
+});
+
 describe.runIf(process.getuid?.() === 0)('a staging folder too small for a parallel dump (real small tmpfs)', () => {
   const small = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-jobs-tmpfs-'));
   let mounted = false;

@@ -10,7 +10,11 @@ export function registerCat(program: Command, run: Run): void {
     .description('write one object of a backup to stdout, decrypted and decompressed (default: the dump or base tar), for stock tools: lifeline cat latest | pg_restore -l')
     .action(
       run(async (ctx, _flags, [ref, name]) => {
-        const [{ resolveBackup }, { decompressor }] = await Promise.all([import('../../engine/verify/resolve-backup.js'), import('../../engine/compress/codec.js')]);
+        const [{ resolveBackup }, { decompressor }, { compressionOfName }] = await Promise.all([
+          import('../../engine/verify/resolve-backup.js'),
+          import('../../engine/compress/codec.js'),
+          import('../../engine/compress/spec.js'),
+        ]);
         const repo = await repository(ctx);
         const manifest = await resolveBackup(repo, ref);
         const object = name ? manifest.objects.find((o) => o.name === name) : manifest.objects[0];
@@ -20,8 +24,7 @@ export function registerCat(program: Command, run: Run): void {
         if (process.stdout.isTTY) {
           throw new LifelineError('USAGE', `${object.name} is binary: redirect or pipe stdout`, { hint: `e.g. lifeline cat ${manifest.id} ${object.name} > file` });
         }
-        const algorithm = object.name.endsWith('.zst') ? 'zstd' : object.name.endsWith('.gz') ? 'gzip' : 'none';
-        const { stream, done } = decompressor(algorithm).create(ctx.signal);
+        const { stream, done } = decompressor(compressionOfName(object.name)).create(ctx.signal);
         const source = await repo.getBackupObject(manifest.id, object.name, { signal: ctx.signal, encrypted: manifest.encryption !== undefined });
         try {
           await Promise.all([pipeline(source, stream, process.stdout, { signal: ctx.signal }), done]);
