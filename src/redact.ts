@@ -9,14 +9,18 @@
 
 const MASK = '***';
 
-/** scheme://user:password@  — the password runs to the last "@" of the whitespace-free word. */
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)[^\s]*@/gi;
+/**
+ * scheme://user:password@  — the password runs to the last "@" of the whitespace-free word. The
+ * scheme's length is bounded so that a long line costs linear time, not quadratic.
+ */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]{0,30}:\/\/[^\s:/?#@]*:)[^\s]*@/gi;
 /** password=value, password = 'quoted \' value' (libpq keyword/value), ?password=..&. */
 const PASSWORD_PARAM = /(password\s*=\s*)('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^\s&'"]*)/gi;
 
 /** Masks every password-looking part of a free text (messages, log lines, command lines). */
 export function redactText(text: string): string {
-  return text.replace(URL_CREDENTIALS, `$1${MASK}@`).replace(PASSWORD_PARAM, `$1${MASK}`);
+  const masked = text.includes('://') ? text.replace(URL_CREDENTIALS, `$1${MASK}@`) : text;
+  return /password/i.test(masked) ? masked.replace(PASSWORD_PARAM, `$1${MASK}`) : masked;
 }
 
 /**
