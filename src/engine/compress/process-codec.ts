@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { LifelineError, type ErrorCode } from '../../errors.js';
 
 /**
@@ -34,9 +34,9 @@ export function codecArgs(tool: CodecTool, direction: 'compress' | 'decompress',
 export function spawnCodec(
   tool: CodecTool,
   args: string[],
-  options: { signal?: AbortSignal; stdin?: number; failureCode?: ErrorCode; missingHint?: string } = {},
+  options: { signal?: AbortSignal; stdin?: number; stdout?: number; failureCode?: ErrorCode; missingHint?: string } = {},
 ): CodecProcess {
-  const child = spawn(tool, args, { stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'], signal: options.signal, killSignal: 'SIGTERM' });
+  const child = spawn(tool, args, { stdio: [options.stdin ?? 'pipe', options.stdout ?? 'pipe', 'pipe'], signal: options.signal, killSignal: 'SIGTERM' });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('latin1')).slice(-4000)));
   const done = new Promise<CodecStats>((resolve, reject) => {
@@ -61,7 +61,8 @@ export function spawnCodec(
   done.catch(() => undefined);
   // EPIPE on stdin when the codec dies early is reported through `done`.
   child.stdin?.on('error', () => undefined);
-  return { input: child.stdin, output: child.stdout!, done, kill: () => void child.kill('SIGTERM') };
+  // With `stdout` (a file descriptor) the codec writes that file itself and `output` stays empty.
+  return { input: child.stdin, output: child.stdout ?? Readable.from([]), done, kill: () => void child.kill('SIGTERM') };
 }
 
 function plainBytesFrom(tool: CodecTool, stderr: string): CodecStats {

@@ -14,16 +14,20 @@ export function rangedRead(
 ): Readable {
   const chunkBytes = options.chunkBytes ?? RANGE_CHUNK_BYTES;
   const { signal } = options;
-  const fetchChunk = async (start: number): Promise<Buffer> => {
+  // A chunk is kept as the parts the store delivered (no copy into one buffer).
+  const fetchChunk = async (start: number): Promise<Buffer[]> => {
     const end = Math.min(size, start + chunkBytes) - 1;
     const parts: Buffer[] = [];
-    for await (const part of await read({ start, end }, signal)) parts.push(part as Buffer);
-    const chunk = Buffer.concat(parts);
-    if (chunk.length !== end - start + 1) throw new Error(`ranged read ${start}-${end} returned ${chunk.length} bytes (the object changed or is shorter than ${size})`);
-    return chunk;
+    let length = 0;
+    for await (const part of await read({ start, end }, signal)) {
+      parts.push(part as Buffer);
+      length += (part as Buffer).length;
+    }
+    if (length !== end - start + 1) throw new Error(`ranged read ${start}-${end} returned ${length} bytes (the object changed or is shorter than ${size})`);
+    return parts;
   };
   async function* chunks(): AsyncGenerator<Buffer> {
-    const inFlight: Promise<Buffer>[] = [];
+    const inFlight: Promise<Buffer[]>[] = [];
     let next = 0;
     const fill = () => {
       while (inFlight.length < options.concurrency && next < size) {
@@ -35,9 +39,9 @@ export function rangedRead(
     };
     fill();
     while (inFlight.length) {
-      const chunk = await inFlight.shift()!;
+      const parts = await inFlight.shift()!;
       fill();
-      yield chunk;
+      yield* parts;
     }
   }
   return Readable.from(chunks(), { objectMode: false, signal });

@@ -9,6 +9,7 @@ import { formatBytes } from '../../format.js';
 import type { Manifest, StoredObject } from '../../storage/manifest.js';
 import { DUMP_FOLDER, type Repository } from '../../storage/repository.js';
 import { decompressor } from '../compress/codec.js';
+import { codecArgs, spawnCodec } from '../compress/process-codec.js';
 import { COMPRESSION_EXTENSIONS, compressionOfName } from '../compress/spec.js';
 import type { ProgressCallback } from '../progress.js';
 import { workQueue } from '../work-queue.js';
@@ -147,12 +148,19 @@ async function storeLocally(options: StageOptions, object: StoredObject, source:
       callback(null, chunk);
     },
   });
-  const sink = fs.createWriteStream(file, { mode: 0o600 });
-  if (keptCompressed(manifest, object)) {
-    await pipeline(source, meter, decrypt, sink, { signal });
+  const codec = keptCompressed(manifest, object) ? 'none' : compressionOfName(object.name);
+  if (codec === 'zstd' || codec === 'lz4') {
+    // The codec writes the file itself: the plain bytes never pass through Node.
+    const handle = await fs.promises.open(file, 'w', 0o600);
+    try {
+      const child = spawnCodec(codec, codecArgs(codec, 'decompress'), { signal, stdout: handle.fd, failureCode: 'REPO_CORRUPT' });
+      await Promise.all([pipeline(source, meter, decrypt, child.input!, { signal }), child.done]);
+    } finally {
+      await handle.close();
+    }
   } else {
-    const { stream, done } = decompressor(compressionOfName(object.name)).create(signal);
-    await Promise.all([pipeline(source, meter, decrypt, stream, sink, { signal }), done]);
+    const { stream, done } = decompressor(codec).create(signal);
+    await Promise.all([pipeline(source, meter, decrypt, stream, fs.createWriteStream(file, { mode: 0o600 }), { signal }), done]);
   }
   const sha256 = hash.digest('hex');
   if (size !== object.size || sha256 !== object.sha256) {
