@@ -148,6 +148,19 @@ describe('encrypted logical backups', () => {
     expect(rows).toEqual([]);
   }, 180_000);
 
+  it('copy carries encrypted objects as they are, without the key, and marks the copy encrypted', async () => {
+    const second = path.join(home.home, 'second-copy');
+    const copy = await cli(['copy', firstId, '--to', second], withKey());
+    expect(copy.exitCode, copy.stderr).toBe(0);
+    expect(fs.existsSync(path.join(second, 'encryption.json'))).toBe(true);
+    expect(filesContaining(second, CANARY)).toEqual([]);
+    const verify = await cli(['--repo', second, 'verify', firstId], withKey(keys.a.hex));
+    expect(verify.exitCode, verify.stderr).toBe(0);
+    const plainWrite = await cli(['--repo', second, 'backup'], withKey());
+    expect(plainWrite.exitCode).toBe(1);
+    expect(plainWrite.stderr).toContain('no encryption key is set');
+  }, 180_000);
+
   it('refuses to store a backup without a key in a repository that holds encrypted ones', async () => {
     const before = fs.readdirSync(path.join(repo, 'backups')).sort();
     const backup = await cli(['backup'], withKey());
@@ -179,7 +192,7 @@ describe('encrypted logical backups', () => {
     expect(filesContaining(repo, CANARY)).toEqual([]);
 
     const list = json((await cli(['--json', 'list'], withKey())).stdout);
-    expect(list.backups.map((b: { id: string }) => b.id)).toHaveLength(2);
+    expect(list.backups.map((b: { keyFingerprint: string }) => b.keyFingerprint)).toEqual([keys.b.fingerprint, keys.a.fingerprint]);
   }, 180_000);
 
   it('a key given to an unencrypted repository: old backups stay readable, new ones are encrypted, plain writes end', async () => {

@@ -24,6 +24,7 @@ export function registerList(program: Command, run: Run): void {
           snapshotAt: m.snapshotAt ?? null,
           sizeBytes: m.sizeBytes,
           compression: m.compression.algorithm,
+          keyFingerprint: m.encryption?.keyFingerprint ?? null,
           verifiedLevel: m.verifiedLevel ?? null,
           verified: m.verified,
         }));
