@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/postgres/client.js';
 import { describeConn } from '../../src/postgres/conninfo.js';
 import { findTool } from '../../src/postgres/tools.js';
+import { filesContaining } from './helpers.js';
 import { createDatabase, repoRoot, runCli, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
 
 /*
@@ -28,16 +29,6 @@ const cli = (args: string[], env: Record<string, string>) => runCli(args, { env 
 const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>;
 const sql = (database: string, text: string) => withClient(pg.conn(database), async (client) => (await client.query(text)).rows);
 
-/** Every file under `dir` whose bytes contain `needle`. */
-function filesContaining(dir: string, needle: string): string[] {
-  const found: string[] = [];
-  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    if (fs.readFileSync(file).includes(Buffer.from(needle))) found.push(path.relative(dir, file));
-  }
-  return found;
-}
 
 beforeAll(async () => {
   [pg, home] = await Promise.all([startTestCluster(), tempHome()]);

@@ -8,6 +8,7 @@ import { chownToServerUser } from '../../src/postgres/server-user.js';
 import { archiveCommand } from '../../src/engine/wal/command.js';
 import { shareRepositoryWithServer } from '../../src/engine/wal/archiving.js';
 import { LocalStore } from '../../src/storage/local-store.js';
+import { filesContaining } from './helpers.js';
 import { createDatabase, repoRoot, runCli, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
 
 /*
@@ -37,12 +38,6 @@ const utcNow = `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24
 const env = (withKey = true) => ({ ...home.env, LIFELINE_DB: db, LIFELINE_REPO: repo, ...(withKey ? { LIFELINE_ENCRYPTION_KEY: key } : {}) });
 const cli = (args: string[], withKey = true) => runCli(args, { env: env(withKey), timeoutMs: 180_000 });
 
-function filesContaining(dir: string, needle: string): string[] {
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && fs.readFileSync(path.join(entry.parentPath, entry.name)).includes(Buffer.from(needle)))
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)));
-}
 
 async function switchWal(): Promise<string> {
   const [row] = await sql<{ file: string }>(pg.conn('postgres'), 'SELECT pg_walfile_name(pg_switch_wal()) AS file');

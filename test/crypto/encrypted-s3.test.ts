@@ -1,9 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/postgres/client.js';
 import { describeConn } from '../../src/postgres/conninfo.js';
 import { generateKey } from '../../src/storage/crypto/keys.js';
+import { filesContaining } from './helpers.js';
 import { createDatabase, runCli, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
 import { startS3rver, type S3TestServer } from '../s3/helpers/s3rver.js';
 
@@ -20,12 +19,6 @@ let home: TempHome;
 let env: Record<string, string>;
 const repo = 's3://lifeline-crypto/prod';
 
-function filesContaining(dir: string, needle: string): string[] {
-  return fs
-    .readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile() && fs.readFileSync(path.join(entry.parentPath, entry.name)).includes(Buffer.from(needle)))
-    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)));
-}
 
 beforeAll(async () => {
   [server, pg, home] = await Promise.all([startS3rver({ buckets: ['lifeline-crypto'] }), startTestCluster(), tempHome()]);
