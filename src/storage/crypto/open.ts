@@ -2,6 +2,7 @@ import { createDecipheriv } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { LifelineError } from '../../errors.js';
 import { HEADER_SIZE, MAGIC, TAG_SIZE, chunkNonce, objectKey, readHeader, startsEncrypted, type Header } from './format.js';
+import { ByteQueue } from './byte-queue.js';
 import { keyNotLoaded, type Keyring } from './keys.js';
 
 export interface OpenOptions {
@@ -48,8 +49,7 @@ export function openBuffer(stored: Buffer, options: OpenOptions): Buffer {
 class Opener {
   readonly #options: OpenOptions;
   #state: 'sniff' | 'header' | 'chunks' | 'plain' = 'sniff';
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  readonly #pending = new ByteQueue();
   #header?: Header;
   #key?: Buffer;
   #index = 0;
@@ -61,31 +61,21 @@ class Opener {
   write(chunk: Buffer): Buffer[] {
     if (this.#state === 'plain') return [chunk];
     this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
     if (this.#state === 'sniff') {
-      if (this.#pendingBytes < MAGIC.length) return [];
-      if (!startsEncrypted(this.#take())) return this.#plain();
+      if (this.#pending.length < MAGIC.length) return [];
+      const start = Buffer.concat(this.#pending.take(MAGIC.length));
+      this.#pending.unshift(start);
+      if (!startsEncrypted(start)) return this.#plain();
       this.#state = 'header';
     }
     if (this.#state === 'header') {
-      if (this.#pendingBytes < HEADER_SIZE) return [];
-      const all = this.#take();
-      this.#begin(all.subarray(0, HEADER_SIZE));
-      this.#pending = [all.subarray(HEADER_SIZE)];
-      this.#pendingBytes = all.length - HEADER_SIZE;
+      if (this.#pending.length < HEADER_SIZE) return [];
+      this.#begin(Buffer.concat(this.#pending.take(HEADER_SIZE)));
     }
     const out: Buffer[] = [];
     const sealedChunk = this.#header!.chunkSize + TAG_SIZE;
     // Strictly more than one sealed chunk: the last one held back is opened as final at the end.
-    if (this.#pendingBytes > sealedChunk) {
-      let all = this.#take();
-      while (all.length > sealedChunk) {
-        out.push(this.#open(all.subarray(0, sealedChunk), false));
-        all = all.subarray(sealedChunk);
-      }
-      this.#pending = [all];
-      this.#pendingBytes = all.length;
-    }
+    while (this.#pending.length > sealedChunk) out.push(...this.#open(this.#pending.take(sealedChunk), false));
     return out;
   }
 
@@ -93,18 +83,14 @@ class Opener {
     if (this.#state === 'plain') return [];
     if (this.#state === 'sniff') return this.#plain();
     if (this.#state === 'header') throw this.#corrupt('ends inside its encryption header (truncated)');
-    const rest = this.#take();
-    if (rest.length < TAG_SIZE) throw this.#corrupt(`ends inside chunk ${this.#index} (truncated)`);
-    return [this.#open(rest, true)];
+    if (this.#pending.length < TAG_SIZE) throw this.#corrupt(`ends inside chunk ${this.#index} (truncated)`);
+    return this.#open(this.#pending.take(this.#pending.length), true);
   }
 
   #plain(): Buffer[] {
     if (this.#options.encrypted) throw this.#corrupt('is not encrypted, but its manifest says it is (replaced?)');
     this.#state = 'plain';
-    const out = this.#pendingBytes ? [this.#take()] : [];
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    return out;
+    return this.#pending.take(this.#pending.length);
   }
 
   #begin(bytes: Buffer): void {
@@ -122,24 +108,23 @@ class Opener {
     this.#state = 'chunks';
   }
 
-  #open(sealed: Buffer, final: boolean): Buffer {
+  /** One sealed chunk (its pieces): the plain bytes, released only once the tag checks out. */
+  #open(sealed: Buffer[], final: boolean): Buffer[] {
     const index = this.#index++;
+    const length = sealed.reduce((sum, piece) => sum + piece.length, 0);
+    const body = new ByteQueue();
+    for (const piece of sealed) body.push(piece);
+    const ciphertext = body.take(length - TAG_SIZE);
     const decipher = createDecipheriv('aes-256-gcm', this.#key!, chunkNonce(this.#header!, index, final));
     decipher.setAAD(this.#header!.bytes);
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_SIZE));
-    const plain = decipher.update(sealed.subarray(0, sealed.length - TAG_SIZE));
+    decipher.setAuthTag(Buffer.concat(body.take(TAG_SIZE)));
+    const plain = ciphertext.map((piece) => decipher.update(piece));
     try {
       decipher.final();
     } catch {
       throw this.#corrupt(`chunk ${index} failed authentication${final ? ' (the object may be truncated or extended)' : ''}`);
     }
-    return plain;
-  }
-
-  #take(): Buffer {
-    const all = this.#pending.length === 1 ? this.#pending[0] : Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = [all];
-    return all;
+    return plain.filter((piece) => piece.length > 0);
   }
 
   #corrupt(what: string): LifelineError {

@@ -1,5 +1,6 @@
 import { createCipheriv } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { ByteQueue } from './byte-queue.js';
 import { chunkNonce, createHeader, objectKey, type Header } from './format.js';
 import type { EncryptionKey } from './keys.js';
 
@@ -31,8 +32,7 @@ export function sealBuffer(key: EncryptionKey, plain: Buffer, options: { chunkLo
 class Sealer {
   readonly #header: Header;
   readonly #key: Buffer;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  readonly #pending = new ByteQueue();
   #index = 0;
   #headerSent = false;
 
@@ -44,27 +44,13 @@ class Sealer {
   write(chunk: Buffer): Buffer[] {
     const out = this.#start();
     this.#pending.push(chunk);
-    this.#pendingBytes += chunk.length;
-    const size = this.#header.chunkSize;
     // Strictly more than one chunk: what is held back may turn out to be the final one.
-    if (this.#pendingBytes > size) {
-      let all = Buffer.concat(this.#pending, this.#pendingBytes);
-      while (all.length > size) {
-        out.push(...this.#seal(all.subarray(0, size), false));
-        all = all.subarray(size);
-      }
-      this.#pending = [all];
-      this.#pendingBytes = all.length;
-    }
+    while (this.#pending.length > this.#header.chunkSize) out.push(...this.#seal(this.#pending.take(this.#header.chunkSize), false));
     return out;
   }
 
   end(): Buffer[] {
-    const out = this.#start();
-    out.push(...this.#seal(Buffer.concat(this.#pending, this.#pendingBytes), true));
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    return out;
+    return [...this.#start(), ...this.#seal(this.#pending.take(this.#header.chunkSize), true)];
   }
 
   #start(): Buffer[] {
@@ -73,11 +59,11 @@ class Sealer {
     return [this.#header.bytes];
   }
 
-  #seal(plain: Buffer, final: boolean): Buffer[] {
+  #seal(plain: Buffer[], final: boolean): Buffer[] {
     const cipher = createCipheriv('aes-256-gcm', this.#key, chunkNonce(this.#header, this.#index++, final));
     cipher.setAAD(this.#header.bytes);
-    const body = cipher.update(plain);
-    const rest = cipher.final();
-    return [body, ...(rest.length ? [rest] : []), cipher.getAuthTag()];
+    const out = plain.map((piece) => cipher.update(piece));
+    out.push(cipher.final(), cipher.getAuthTag());
+    return out.filter((piece) => piece.length > 0);
   }
 }
