@@ -266,11 +266,6 @@ export class Repository {
     return getData(this.store, this.keyring, backupKey(id, name), options);
   }
 
-  /** Any data object's plain bytes (WAL, audit copies); see getBackupObject. */
-  getData(key: string, options?: GetOptions & { encrypted?: boolean }): Promise<Readable> {
-    return getData(this.store, this.keyring, key, options);
-  }
-
   /**
    * Throws KEY_MISSING / KEY_WRONG, naming the key, when `manifest`'s backup is encrypted with a
    * key that is not loaded: callers check before any work rather than fail halfway.
