@@ -161,7 +161,7 @@ async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: st
     await tar;
     if (signal?.aborted) throw abortError(signal);
     // A damaged stream fails in the decompressor (or decryption) before the hash is complete.
-    if (isLifelineError(error) && ['TOOL_FAILED', 'REPO_CORRUPT'].includes(error.code)) throw corrupt(error.message);
+    if (isLifelineError(error) && ['TOOL_FAILED', 'REPO_CORRUPT', 'DECRYPT_FAILED'].includes(error.code)) throw corrupt(error.message);
     throw error;
   }
   const result = await tar;

@@ -121,8 +121,9 @@ async function download(
     try {
       await Promise.all([pipeline(await getData(store, keyring, object.key, { signal }), keepTail, codec.stream, sink, { signal }), codec.done]);
     } catch (error) {
-      // The decompressor's own complaint ("zstd failed: ...") says what, not which file.
-      if (isLifelineError(error) && error.code === 'REPO_CORRUPT') throw corruptWal(store, object.key, error.message);
+      // The decompressor's own complaint ("zstd failed: ...") says what, not which file; a chunk
+      // that failed authentication gets the same advice.
+      if (isLifelineError(error) && (error.code === 'REPO_CORRUPT' || error.code === 'DECRYPT_FAILED')) throw corruptWal(store, object.key, error.message);
       throw error;
     }
     const facts = decodeTrailer(object.compression, tail);
