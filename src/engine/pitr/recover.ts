@@ -15,7 +15,7 @@ import type { Repository } from '../../storage/repository.js';
 import { decompressor } from '../compress/codec.js';
 import type { ProgressCallback } from '../progress.js';
 import { restoreCommand } from '../wal/command.js';
-import { spoolRoot } from '../wal/spool.js';
+import { stopPrefetchers } from '../wal/spool.js';
 import type { TargetTime } from './time.js';
 
 export interface RecoverOptions {
@@ -124,7 +124,7 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
   } finally {
     if (keyringFile) fs.rmSync(keyringFile, { force: true });
     // WAL that wal-fetch read ahead and recovery did not need.
-    fs.rmSync(spoolRoot(dataDir), { recursive: true, force: true });
+    stopPrefetchers(dataDir);
   }
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Keyring } from '../../storage/crypto/keys.js';
 import type { Store } from '../../storage/store.js';
 import { walFetch } from './fetch.js';
-import { claimSpool, dropPassed } from './spool.js';
+import { claimSpool, dropPassed, makeSpool } from './spool.js';
 
 export interface PrefetchOptions {
   store: Store;
@@ -26,7 +26,8 @@ export async function prefetch(options: PrefetchOptions): Promise<{ fetched: str
   const { spool, names } = options;
   const fetched: string[] = [];
   if (names.length === 0) return { fetched };
-  fs.mkdirSync(spool, { recursive: true, mode: 0o700 });
+  // Never recreates pg_wal: a data directory removed under a late prefetcher stays removed.
+  if (!makeSpool(spool)) return { fetched };
   const release = claimSpool(spool);
   if (!release) return { fetched };
   try {

@@ -26,6 +26,53 @@ export function spoolRoot(dataDir: string): string {
   return path.join(dataDir, 'pg_wal', '.lifeline-prefetch');
 }
 
+/** Creates the spool's two folders inside an existing pg_wal; false when pg_wal is gone. */
+export function makeSpool(spool: string): boolean {
+  for (const dir of [path.dirname(spool), spool]) {
+    try {
+      fs.mkdirSync(dir, { mode: 0o700 });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return false;
+      if (code !== 'EEXIST') throw error;
+    }
+  }
+  return true;
+}
+
+/**
+ * Ends the prefetchers working under a data directory and removes the spool (recovery is over or
+ * abandoned): a prefetcher must not write into a folder that is about to be removed.
+ */
+export function stopPrefetchers(dataDir: string): void {
+  const root = spoolRoot(dataDir);
+  let spools: string[];
+  try {
+    spools = fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const spool of spools) {
+    const pid = lockPid(path.join(root, spool));
+    if (pid !== undefined && processAlive(pid) && isPrefetcher(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+function isPrefetcher(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('wal-prefetch');
+  } catch {
+    return false;
+  }
+}
+
 /** Moves spooled `name` to `dest`; false when it is not there (yet). */
 export async function takeFromSpool(spool: string, name: string, dest: string): Promise<boolean> {
   try {
@@ -68,13 +115,16 @@ export function followingSegments(name: string, count: number, segmentSize = DEF
 
 /** Whether a prefetcher works on this spool now (its pid file names a live process). */
 export function prefetcherRunning(spool: string): boolean {
-  let pid: number;
+  const pid = lockPid(spool);
+  return pid !== undefined && processAlive(pid);
+}
+
+function lockPid(spool: string): number | undefined {
   try {
-    pid = Number(fs.readFileSync(path.join(spool, LOCK), 'utf8'));
+    return Number(fs.readFileSync(path.join(spool, LOCK), 'utf8'));
   } catch {
-    return false;
+    return undefined;
   }
-  return processAlive(pid);
 }
 
 /**
