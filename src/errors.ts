@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'SANDBOX'
   | 'REPO_UNWRITABLE'
   | 'REPO_FULL'
+  /** A local folder lifeline works in (scratch: staged dumps, disposable clusters) has no space left. */
+  | 'DISK_FULL'
   | 'REPO_LOCKED'
   | 'REPO_CORRUPT'
   | 'REPO_READ'

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { LifelineError, errnoCode } from '../errors.js';
 import { ensureDir, writeFileAtomic } from '../fs-util.js';
 import { clusterExists, openCluster } from '../postgres/cluster.js';
 import { currentProcess, processLiveness, type ProcessIdentity } from '../storage/process-identity.js';
@@ -16,11 +17,24 @@ const OWNER_FILE = '.lifeline-owner.json';
 
 /** A new private folder `<workDir>/<prefix>XXXXXX` owned by this process; stale ones are swept first. */
 export async function makeScratchDir(workDir: string, prefix: string): Promise<string> {
-  ensureDir(workDir);
   await sweepStaleScratch(workDir).catch(() => undefined); // best effort: never blocks the operation
-  const dir = fs.mkdtempSync(path.join(workDir, prefix));
-  writeFileAtomic(path.join(dir, OWNER_FILE), `${JSON.stringify({ ...currentProcess(), createdAt: new Date().toISOString() })}\n`);
-  return dir;
+  let dir: string | undefined;
+  try {
+    ensureDir(workDir);
+    dir = fs.mkdtempSync(path.join(workDir, prefix));
+    writeFileAtomic(path.join(dir, OWNER_FILE), `${JSON.stringify({ ...currentProcess(), createdAt: new Date().toISOString() })}\n`);
+    return dir;
+  } catch (error) {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    throw scratchError(error, workDir, 'making a scratch folder');
+  }
+}
+
+/** No space in a scratch folder as DISK_FULL, naming the folder and what was being done; other errors pass through. */
+export function scratchError(error: unknown, workDir: string, doing: string, hint = 'Free space there, or point LIFELINE_HOME at a larger disk.'): unknown {
+  const code = errnoCode(error);
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return error;
+  return new LifelineError('DISK_FULL', `No space left in ${workDir} while ${doing}`, { hint, cause: error });
 }
 
 /** Removes the scratch folders of dead owners (stopping any server still running there); returns them. */

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import fs from 'node:fs/promises';
 import { LifelineError, isLifelineError, throwIfAborted } from '../../errors.js';
 import type { VerifyLevel } from '../../config/schema.js';
 import { dbnameArg, describeConn, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
@@ -15,7 +16,7 @@ import type { ProgressCallback } from '../progress.js';
 import { quoteIdent } from '../backup/fingerprint.js';
 import { checkConsistency, type SqlAssertion } from './consistency.js';
 import { checkIntegrity } from './integrity.js';
-import { makeScratchDir } from '../scratch.js';
+import { makeScratchDir, scratchError } from '../scratch.js';
 import { levelRank, passedLevelOf, type VerifyCheck, type VerifyReport } from './types.js';
 
 export interface VerifyOptions {
@@ -173,15 +174,19 @@ async function restoreAndCheck(
   } else {
     const dir = await makeScratchDir(options.workDir, 'verify-');
     onProgress?.({ phase: 'restore', message: 'restore: starting a disposable cluster' });
-    const cluster = await createCluster({ dir, signal });
+    const cluster = await createCluster({ dir, signal }).catch(async (error: unknown) => {
+      // initdb may have written part of a cluster there before it failed (a full disk, Ctrl-C).
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      throw scratchError(error, options.workDir, 'creating a disposable cluster');
+    });
     serverConn = cluster.conn('postgres');
     restoredInto = 'disposable sandbox cluster';
     cleanup = async () => {
       await cluster.destroy();
     };
-    await createRoles(repo, manifest, serverConn, signal);
   }
   try {
+    if (!options.staging) await createRoles(repo, manifest, serverConn, signal);
     await createDatabase(serverConn, database);
     const target = withDatabase(serverConn, database);
     onProgress?.({ phase: 'restore', message: `restore: pg_restore into ${restoredInto}` });

@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../../src/postgres/client.js';
+import { dbUrl } from '../engine/helpers.js';
+import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
+import { count, databaseNames, expectClearError, expectConsistent, outcome, startFaultEnv, waitUntil, type FaultEnv } from './helpers.js';
+
+/*
+ * A full disk (a small tmpfs, FACTS.md) under the repository, and under lifeline's scratch folder
+ * while a restore stages its dump there or a verification builds its disposable cluster. Each
+ * time: a clear error naming the place, nothing half-written left, what was there before intact,
+ * and everything works again once there is room.
+ */
+let env: FaultEnv;
+let tinyUrl: string;
+let logical: string;
+let fullRepo: string;
+let scratch: string;
+const mounted: string[] = [];
+let skip: string | undefined;
+
+function mount(dir: string, size: string): void {
+  if (mounted.includes(dir)) return;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  skip ??= mountTmpfs(dir, size);
+  if (!skip) mounted.push(dir);
+}
+
+beforeAll(async () => {
+  env = await startFaultEnv({ fillMb: 12 });
+  await withClient(env.pg.conn('postgres'), (c) => c.query('CREATE DATABASE tiny'));
+  await withClient(env.pg.conn('tiny'), (c) => c.query('CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100)'));
+  tinyUrl = dbUrl(env.pg, 'tiny');
+  logical = await env.backup('--verify', 'none');
+  fullRepo = path.join(env.pg.root, 'small-repo');
+  scratch = path.join(env.home.home, 'data', 'scratch');
+}, 120_000);
+afterAll(async () => {
+  for (const dir of mounted.reverse()) unmountTmpfs(dir);
+  await env?.cleanup();
+});
+
+/** Writes zeros into `dir` until the file system is full. */
+function fillUp(dir: string): string {
+  const filler = path.join(dir, 'filler');
+  const fd = fs.openSync(filler, 'w');
+  try {
+    for (;;) fs.writeSync(fd, Buffer.alloc(1 << 20));
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOSPC') throw error;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return filler;
+}
+
+describe('a full disk', { timeout: 120_000 }, () => {
+  it('under the repository: the backup fails with REPO_FULL, the earlier backup is intact, and the repository takes the next one', async (ctx) => {
+    mount(fullRepo, '4m');
+    if (skip) return ctx.skip(skip);
+    const small = await env.backup('--db', tinyUrl, '--repo', fullRepo, '--verify', 'none');
+    const big = await env.cli('--repo', fullRepo, 'backup', '--verify', 'none');
+    expectClearError(big, 1, new RegExp(`Repository is full: ${fullRepo} \\(while writing backups/.*/data\\.dump`));
+    await expectConsistent(env, [small], { url: fullRepo });
+    const again = await env.backup('--db', tinyUrl, '--repo', fullRepo, '--verify', 'none');
+    await expectConsistent(env, [small, again], { url: fullRepo });
+  });
+
+  it('under the scratch folder while a restore stages its dump: a clear error, the live database untouched, nothing staged left', async (ctx) => {
+    mount(scratch, '48m');
+    if (skip) return ctx.skip(skip);
+    const before = await count(env.conn, 'notes');
+    const run = env.spawn('restore', logical, '--jobs', '2', '--yes');
+    // The moment staging starts, hold the CLI still and let "another program" take the space.
+    const staged = await waitUntil(() => fs.readdirSync(scratch).find((name) => name.startsWith('restore-')), 'the staging folder', 60_000);
+    process.kill(run.child.pid!, 'SIGSTOP');
+    const filler = fillUp(scratch);
+    process.kill(run.child.pid!, 'SIGCONT');
+    const result = await outcome(run);
+    expectClearError(result, 1, new RegExp(`No space left in ${scratch} while staging the dump for --jobs 2`));
+    expect(result.stderr).toMatch(/hint: .*--jobs 1/);
+    expect(fs.existsSync(path.join(scratch, staged))).toBe(false);
+    expect(await count(env.conn, 'notes')).toBe(before);
+    expect((await databaseNames(env.pg)).filter((name) => name.startsWith('shop__'))).toEqual([]);
+
+    fs.rmSync(filler);
+    const into = await env.cli('restore', logical, '--into', 'shop_staged', '--jobs', '2', '--yes');
+    expect(into.exitCode, into.stderr).toBe(0);
+    expect(await count(env.pg.conn('shop_staged'), 'notes')).toBe(before);
+    expect(fs.readdirSync(scratch)).toEqual([]);
+  });
+
+  it('under the scratch folder of a verification: the restore level fails clearly, the disposable cluster is gone', async (ctx) => {
+    mount(scratch, '48m');
+    if (skip) return ctx.skip(skip);
+    const filler = fillUp(scratch);
+    const verify = await env.cli('verify', logical, '--level', 'restore');
+    expect(verify.exitCode).toBe(1);
+    expect(`${verify.stdout}\n${verify.stderr}`).toMatch(/no space|full/i);
+    expect(verify.stderr).toMatch(/^hint: /m);
+    expect(fs.readdirSync(scratch)).toEqual(['filler']);
+    fs.rmSync(filler);
+    await expectConsistent(env, [logical]);
+  });
+});
