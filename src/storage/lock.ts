@@ -42,7 +42,7 @@ export interface AcquireLockOptions {
   onWaiting?: (holder: LockHolder) => void;
 }
 
-/** Releases the lock if we still hold it; calling it twice is harmless. */
+/** Releases the lock if we still hold it; calling it twice is harmless, and it never throws (a lock it cannot remove is taken over once this process ends). */
 export type ReleaseLock = () => Promise<void>;
 
 export async function acquireLock(store: Store, options: AcquireLockOptions): Promise<ReleaseLock> {
@@ -103,8 +103,14 @@ function releaser(store: Store, token: string): ReleaseLock {
   return async () => {
     if (released) return;
     released = true;
-    const holder = await readLockHolder(store);
-    if (holder !== undefined && holder !== 'unreadable' && holder.token === token) await store.delete([LOCK_KEY]);
+    try {
+      const holder = await readLockHolder(store);
+      if (holder !== undefined && holder !== 'unreadable' && holder.token === token) await store.delete([LOCK_KEY]);
+    } catch {
+      // The store went away (an S3 outage, an unmounted disk): the lock stays behind, naming this
+      // process, and the next writer takes it over once the process has ended. Failing here would
+      // hide the error that matters (usually the same outage, met by the work itself).
+    }
   };
 }
 

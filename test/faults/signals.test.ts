@@ -40,7 +40,7 @@ beforeAll(async () => {
   env = await startFaultEnv({ archiving: true, fillMb: 6 });
   logical = await env.backup('--verify', 'none');
   base = await env.backup('--physical', '--verify', 'none');
-  dumpBytes = (await withClient(env.conn, (c) => c.query<{ n: string }>("SELECT pg_total_relation_size('notes') AS n"))).rows[0].n as unknown as number;
+  dumpBytes = Number((await withClient(env.conn, (c) => c.query<{ n: string }>("SELECT pg_total_relation_size('notes') AS n"))).rows[0].n);
   await withClient(env.conn, (c) => c.query("CREATE TABLE phases (id int, phase text); INSERT INTO phases VALUES (1, 'A')"));
   await switchAndArchive(env);
   target = await serverNow(env.conn);

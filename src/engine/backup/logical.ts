@@ -157,11 +157,15 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
   } finally {
     // A failed backup leaves nothing behind: no manifest was written, so its reservation and
     // any stored object are removed rather than left for a later sweep.
-    if (!complete && reserved) await repo.deleteBackup(reserved).catch(() => undefined);
-    await release?.();
-    // Closing the connection ends the snapshot transaction; an explicit ROLLBACK would queue
-    // behind a row count that may still be scanning a large table.
-    await client.end().catch(() => undefined);
+    try {
+      if (!complete && reserved) await repo.deleteBackup(reserved).catch(() => undefined);
+      await release?.();
+    } finally {
+      // Closing the connection ends the snapshot transaction; an explicit ROLLBACK would queue
+      // behind a row count that may still be scanning a large table. Always: an open connection
+      // keeps the process alive after it has reported its error.
+      await client.end().catch(() => undefined);
+    }
   }
 }
 

@@ -75,10 +75,11 @@ export async function pgRestoreFromBackup(options: PgRestoreOptions): Promise<Pg
   }
   const [result, codecError] = await Promise.all([child, codec?.done.then(() => undefined, (error: Error) => error.message)]);
   if (signal?.aborted) throw abortError(signal);
-  throwIfFailed(result, seen.errors, codecError);
-  // pg_restore may stop reading once it has what it needs (the archive's end marker) and close
-  // its stdin; after a clean exit a broken pipe is not a failure.
+  // The repository failed mid-stream (unreachable, unreadable): that is the cause to report;
+  // pg_restore only saw its input end early. A broken pipe means pg_restore stopped reading first
+  // (it may stop once it has the archive's end marker, and after a clean exit that is no failure).
   if (streamError && !isBrokenPipe(streamError)) throw streamError;
+  throwIfFailed(result, seen.errors, codecError);
   return { tablesSeen: seen.tablesSeen, read, warnings: seen.warnings };
 }
 

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '../../src/postgres/client.js';
+import { Repository } from '../../src/storage/repository.js';
+import { startS3rver, type S3TestServer } from '../s3/helpers/s3rver.js';
+import { count, databaseNames, expectClearError, expectConsistent, faultSeed, outcome, prng, runUntilBytes, spawnAndCatch, startFaultEnv, type FaultEnv } from './helpers.js';
+
+/*
+ * The S3 server (s3rver in its own process) dies (SIGKILL) while a backup uploads and while a
+ * restore downloads, at a seeded random point of the stream; then it comes back. The command
+ * fails with the endpoint named, nothing half-written becomes visible, the live database is
+ * untouched, and once the server is back the repository lists and verifies as before.
+ */
+const seed = faultSeed();
+const random = prng(seed);
+const bucket = 'lifeline-faults';
+const url = `s3://${bucket}/repo`;
+
+let server: S3TestServer;
+let env: FaultEnv;
+let repository: Repository;
+let earlier: string;
+/** About the bytes pg_dump writes (and pg_restore reads) for this database. */
+let dumpBytes: number;
+
+beforeAll(async () => {
+  server = await startS3rver({ buckets: [bucket] });
+  env = await startFaultEnv({ fillMb: 24, repo: url, env: server.env });
+  // Small parts and few attempts: uploads are multipart while the dump streams, failures come quickly.
+  const settings = await env.cli('config', 'set', 'repository.s3', JSON.stringify({ partSizeMb: 5, queueSize: 1, maxAttempts: 2 }));
+  expect(settings.exitCode, settings.stderr).toBe(0);
+  repository = new Repository(server.store(bucket, 'repo', { maxAttempts: 2 }));
+  earlier = await env.backup('--verify', 'none');
+  // About what pg_dump writes (its table, a little more than the dump): a fraction of it is mid-stream.
+  dumpBytes = Number((await withClient(env.conn, (c) => c.query<{ n: string }>("SELECT pg_total_relation_size('notes') AS n"))).rows[0].n);
+}, 180_000);
+afterAll(async () => {
+  await env?.cleanup();
+  await server?.cleanup();
+});
+
+describe(`the S3 server stops (FAULT_SEED=${seed})`, { timeout: 120_000 }, () => {
+  it(`mid-upload (seed ${seed}): the backup fails naming the endpoint; after a restart nothing of it is visible and prune clears its leftovers`, async () => {
+    const { run, pid } = await spawnAndCatch(env, ['backup', '--verify', 'none'], 'pg_dump');
+    await runUntilBytes(pid, 'wchar', Math.round(dumpBytes * (0.45 + random() * 0.3)));
+    await server.kill();
+    process.kill(pid, 'SIGCONT');
+    const result = await outcome(run);
+    expectClearError(result, 1, new RegExp(`${server.endpoint.replace(/\./g, '\\.')}|${bucket}`));
+    expect(result.stderr).toMatch(/unreachable|refused|connect/i);
+
+    await server.restart();
+    await expectConsistent(env, [earlier], { repository });
+    const prune = await env.cli('--json', 'prune', '--yes');
+    expect(prune.exitCode, prune.stderr).toBe(0);
+    const left = (await repository.store.list('backups/')).map((o) => o.key.split('/')[1]);
+    expect([...new Set(left)]).toEqual([earlier]);
+  });
+
+  it(`mid-download (seed ${seed}): the restore fails naming the endpoint, the live database untouched; after a restart the backup restores`, async () => {
+    const before = await count(env.conn, 'notes');
+    const { run, pid } = await spawnAndCatch(env, ['restore', earlier, '--yes'], 'pg_restore');
+    await runUntilBytes(pid, 'rchar', Math.round(dumpBytes * (0.05 + random() * 0.3)));
+    await server.kill();
+    process.kill(pid, 'SIGCONT');
+    const result = await outcome(run);
+    expectClearError(result, 1, new RegExp(`${server.endpoint.replace(/\./g, '\\.')}|${bucket}`));
+    expect(await count(env.conn, 'notes')).toBe(before);
+    expect((await databaseNames(env.pg)).filter((name) => name.startsWith('shop__'))).toEqual([]);
+
+    await server.restart();
+    await expectConsistent(env, [earlier], { repository });
+    const into = await env.cli('restore', earlier, '--into', 'shop_after_outage', '--yes');
+    expect(into.exitCode, into.stderr).toBe(0);
+    expect(await count(env.pg.conn('shop_after_outage'), 'notes')).toBe(before);
+  });
+});
