@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { catchTool, count, databaseNames, expectClearError, expectConsistent, faultSeed, killAfterBytes, prng, startFaultEnv, type FaultEnv } from './helpers.js';
+import { alive, catchTool, count, databaseNames, expectClearError, expectConsistent, faultSeed, killAfterBytes, prng, startFaultEnv, waitUntil, type FaultEnv } from './helpers.js';
 
 /*
  * pg_dump, pg_basebackup and pg_restore die (SIGKILL) at a random point of their stream, picked
@@ -83,5 +83,34 @@ describe(`tools killed at a random point (FAULT_SEED=${seed})`, { timeout: 120_0
     const into = await env.cli('restore', logical, '--into', 'shop_after_kill', '--yes');
     expect(into.exitCode, into.stderr).toBe(0);
     expect(await count(env.pg.conn('shop_after_kill'), 'notes')).toBe(before);
+  });
+});
+
+function readIfThere(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+describe('lifeline itself killed', { timeout: 120_000 }, () => {
+  it('a verification SIGKILLed with its disposable cluster running: the next one stops and removes that cluster', async () => {
+    const scratch = path.join(env.home.home, 'data', 'scratch');
+    const run = env.spawn('verify', logical, '--level', 'restore');
+    // The running server's lock file (initdb's bootstrap writes one too, without "ready").
+    const postmaster = await waitUntil(() => {
+      const dir = fs.existsSync(scratch) ? fs.readdirSync(scratch).find((name) => name.startsWith('verify-')) : undefined;
+      const lines = dir ? readIfThere(path.join(scratch, dir, 'data', 'postmaster.pid')).split('\n') : [];
+      return lines[7]?.trim() === 'ready' ? Number(lines[0]) : undefined;
+    }, 'the disposable cluster to run');
+    process.kill(run.child.pid!, 'SIGKILL');
+    await run.child;
+    expect(alive(postmaster)).toBe(true); // orphaned: nobody will stop it but the next lifeline
+
+    const next = await env.cli('verify', logical, '--level', 'restore');
+    expect(next.exitCode, next.stderr).toBe(0);
+    await waitUntil(() => !alive(postmaster), 'the orphaned server to stop', 30_000);
+    expect(fs.readdirSync(scratch)).toEqual([]);
   });
 });
