@@ -33,7 +33,9 @@ export async function makeScratchDir(workDir: string, prefix: string): Promise<s
 /** No space in a scratch folder as DISK_FULL, naming the folder and what was being done; other errors pass through. */
 export function scratchError(error: unknown, workDir: string, doing: string, hint = 'Free space there, or point LIFELINE_HOME at a larger disk.'): unknown {
   const code = errnoCode(error);
-  if (code !== 'ENOSPC' && code !== 'EDQUOT') return error;
+  // A child process writing there (zstd, tar) reports it in its own words.
+  const full = code === 'ENOSPC' || code === 'EDQUOT' || /no space left on device|disk quota exceeded/i.test(String((error as Error | undefined)?.message));
+  if (!full) return error;
   return new LifelineError('DISK_FULL', `No space left in ${workDir} while ${doing}`, { hint, cause: error });
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/postgres/client.js';
 import { dbUrl } from '../engine/helpers.js';
-import { mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.js';
+import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
 import { count, databaseNames, expectClearError, expectConsistent, outcome, startFaultEnv, waitUntil, type FaultEnv } from './helpers.js';
 
 /*
@@ -20,11 +20,11 @@ let scratch: string;
 const mounted: string[] = [];
 let skip: string | undefined;
 
-function mount(dir: string, size: string): void {
-  if (mounted.includes(dir)) return;
+async function mount(dir: string, size: string): Promise<void> {
+  if (mounted.includes(dir) || skip) return;
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  skip ??= mountTmpfs(dir, size);
-  if (!skip) mounted.push(dir);
+  if (await mountTmpfs(dir, size)) mounted.push(dir);
+  else skip = 'mounting a tmpfs needs root (and a system that allows it)';
 }
 
 beforeAll(async () => {
@@ -37,7 +37,7 @@ beforeAll(async () => {
   scratch = path.join(env.home.home, 'data', 'scratch');
 }, 120_000);
 afterAll(async () => {
-  for (const dir of mounted.reverse()) unmountTmpfs(dir);
+  for (const dir of mounted.reverse()) await unmount(dir);
   await env?.cleanup();
 });
 
@@ -57,7 +57,7 @@ function fillUp(dir: string): string {
 
 describe('a full disk', { timeout: 120_000 }, () => {
   it('under the repository: the backup fails with REPO_FULL, the earlier backup is intact, and the repository takes the next one', async (ctx) => {
-    mount(fullRepo, '4m');
+    await mount(fullRepo, '4m');
     if (skip) return ctx.skip(skip);
     const small = await env.backup('--db', tinyUrl, '--repo', fullRepo, '--verify', 'none');
     const big = await env.cli('--repo', fullRepo, 'backup', '--verify', 'none');
@@ -68,12 +68,15 @@ describe('a full disk', { timeout: 120_000 }, () => {
   });
 
   it('under the scratch folder while a restore stages its dump: a clear error, the live database untouched, nothing staged left', async (ctx) => {
-    mount(scratch, '48m');
+    await mount(scratch, '48m');
     if (skip) return ctx.skip(skip);
     const before = await count(env.conn, 'notes');
     const run = env.spawn('restore', logical, '--jobs', '2', '--yes');
     // The moment staging starts, hold the CLI still and let "another program" take the space.
-    const staged = await waitUntil(() => fs.readdirSync(scratch).find((name) => name.startsWith('restore-')), 'the staging folder', 60_000);
+    const staged = await waitUntil(() => {
+      const dir = fs.readdirSync(scratch).find((name) => name.startsWith('restore-'));
+      return dir && fs.readdirSync(path.join(scratch, dir)).some((name) => name.endsWith('.dump')) ? dir : undefined;
+    }, 'the staged dump', 60_000);
     process.kill(run.child.pid!, 'SIGSTOP');
     const filler = fillUp(scratch);
     process.kill(run.child.pid!, 'SIGCONT');
@@ -92,7 +95,7 @@ describe('a full disk', { timeout: 120_000 }, () => {
   });
 
   it('under the scratch folder of a verification: the restore level fails clearly, the disposable cluster is gone', async (ctx) => {
-    mount(scratch, '48m');
+    await mount(scratch, '48m');
     if (skip) return ctx.skip(skip);
     const filler = fillUp(scratch);
     const verify = await env.cli('verify', logical, '--level', 'restore');

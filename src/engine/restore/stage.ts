@@ -13,7 +13,7 @@ import { codecArgs, spawnCodec } from '../compress/process-codec.js';
 import { COMPRESSION_EXTENSIONS, compressionOfName } from '../compress/spec.js';
 import type { ProgressCallback } from '../progress.js';
 import { workQueue } from '../work-queue.js';
-import { makeScratchDir } from '../scratch.js';
+import { makeScratchDir, scratchError } from '../scratch.js';
 import { rangedRead } from './ranged-read.js';
 import { dumpObject } from './stream-dump.js';
 
@@ -95,7 +95,8 @@ export async function withStagedDump<T>(
       if (dumpFormat(manifest) === 'custom') await stageCustom(counted, local);
       else await stageDirectory(counted, local);
     } catch (error) {
-      throw options.signal?.aborted ? abortError(options.signal) : error;
+      if (options.signal?.aborted) throw abortError(options.signal);
+      throw scratchError(error, options.stagingDir, `staging the dump for --jobs ${options.jobs}`, 'Free space there, or restore with --jobs 1 (it streams, nothing is staged). The live database was not touched.');
     }
     return await use(local);
   } finally {
@@ -154,7 +155,11 @@ async function storeLocally(options: StageOptions, object: StoredObject, source:
     const handle = await fs.promises.open(file, 'w', 0o600);
     try {
       const child = spawnCodec(codec, codecArgs(codec, 'decompress'), { signal, stdout: handle.fd, failureCode: 'REPO_CORRUPT' });
-      await Promise.all([pipeline(source, meter, decrypt, child.input!, { signal }), child.done]);
+      const [piped, decoded] = await Promise.allSettled([pipeline(source, meter, decrypt, child.input!, { signal }), child.done]);
+      // The codec gone first (a full disk, damaged input): its own words say why, our EPIPE does not.
+      const codecFirst = piped.status === 'rejected' && ['EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'].includes(String((piped.reason as { code?: string }).code));
+      if (decoded.status === 'rejected' && (codecFirst || piped.status === 'fulfilled')) throw decoded.reason;
+      if (piped.status === 'rejected') throw piped.reason;
     } finally {
       await handle.close();
     }
