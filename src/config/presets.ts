@@ -20,6 +20,11 @@ export interface PlatformPreset {
   keptSchemas: string[];
   /** Tables in kept schemas whose rows are short-lived platform state: definitions only. */
   transientTables: string[];
+  /**
+   * Tables in kept schemas that record the platform's own state (its migrations): backed up, but
+   * never loaded into a project whose platform already filled them.
+   */
+  platformStateTables: string[];
 }
 
 /**
@@ -38,9 +43,11 @@ export const SUPABASE: PlatformPreset = {
     'auth.sessions', 'auth.refresh_tokens', 'auth.flow_state', 'auth.mfa_challenges', 'auth.mfa_amr_claims',
     'auth.one_time_tokens', 'auth.saml_relay_states', 'storage.s3_multipart_uploads', 'storage.s3_multipart_uploads_parts',
   ],
+  platformStateTables: ['auth.schema_migrations', 'storage.migrations'],
 };
 
 export const PRESETS = { supabase: SUPABASE } as const;
+export type PresetName = keyof typeof PRESETS;
 
 /** The scope a configured target asks for (its preset merged with its own include/exclude). */
 export function targetScope(target: TargetConfig | undefined): DumpScope | undefined {
@@ -91,7 +98,23 @@ export function tableInScope(scope: DumpScope | undefined, ref: { schema: string
   return !scope.excludeSchemas.some((p) => matches(p, ref.schema));
 }
 
-function matches(pattern: string, name: string): boolean {
+/**
+ * Whether pg_dump writes this schema (and so creates it on restore): -t dumps tables only; -n
+ * narrows, -N removes. `public` exists in every new database whatever the dump says.
+ */
+export function schemaInScope(scope: DumpScope | undefined, schema: string): boolean {
+  if (!scope) return true;
+  if (scope.includeTables.length) return false;
+  if (scope.includeSchemas.length && !scope.includeSchemas.some((p) => matches(p, schema))) return false;
+  return !scope.excludeSchemas.some((p) => matches(p, schema));
+}
+
+/** pg_dump writes CREATE EXTENSION only for whole-database dumps (no -n, no -t). */
+export function extensionsInScope(scope: DumpScope | undefined): boolean {
+  return !scope || (!scope.includeSchemas.length && !scope.includeTables.length);
+}
+
+export function matches(pattern: string, name: string): boolean {
   const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${regex}$`).test(name);
 }

@@ -175,12 +175,12 @@ export function restoreScenario(role: RestoreRole): void {
         const before = await databases(pgc);
         const result = await cli('restore', backupId, '--yes');
         expect(result.exitCode).toBe(1);
-        expect(result.stderr).toMatch(/error: Role cannot create databases \(it lacks CREATEDB\)/);
+        expect(result.stderr).toMatch(/error: Role "shop_owner" cannot create databases \(it lacks CREATEDB\)/);
         expect(result.stderr).toMatch(/hint: .*--in-place/);
         expect(await databases(pgc)).toEqual(before);
         const dry = await cli('restore', backupId, '--dry-run');
         expect(dry.exitCode).toBe(1);
-        expect(dry.stderr).toMatch(/BLOCKED: Role cannot create databases/);
+        expect(dry.stderr).toMatch(/BLOCKED: Role "shop_owner" cannot create databases/);
       } finally {
         await query(pgc.conn('postgres'), 'ALTER ROLE shop_owner CREATEDB');
       }

@@ -97,8 +97,9 @@ export function argvOf(pid: number): string[] {
 }
 
 /**
- * The pid of the tool `comm` started by `parent` for real work (not a `--version` probe),
- * stopped (SIGSTOP) as soon as it is seen.
+ * The pid of the tool `comm` started by `parent` for real work (not a `--version` probe, nor
+ * the `pg_restore --list` that reads the dump's table of contents before a restore), stopped
+ * (SIGSTOP) as soon as it is seen.
  */
 export async function catchTool(parent: number, comm: string, exited: () => boolean): Promise<number> {
   const pid = await waitUntil(() => {
@@ -106,7 +107,7 @@ export async function catchTool(parent: number, comm: string, exited: () => bool
     // A zombie (an exited --version probe) has an empty argv.
     return childrenOf(parent).find((c) => {
       const argv = c.comm === comm ? argvOf(c.pid) : [];
-      return argv.length > 1 && !argv.includes('--version');
+      return argv.length > 1 && !argv.includes('--version') && !argv.includes('--list');
     })?.pid;
   }, `${comm} to start`);
   process.kill(pid, 'SIGSTOP');

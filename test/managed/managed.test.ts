@@ -112,6 +112,7 @@ describe('supabase preset', () => {
     const rows = Object.fromEntries(manifest.tables.map((t: { schema: string; table: string; rows: number }) => [`${t.schema}.${t.table}`, t.rows]));
     const live = await shape.counts();
     expect(rows).toEqual({
+      'auth.schema_migrations': 2,
       'auth.users': live['auth.users'],
       'auth.identities': live['auth.identities'],
       'storage.buckets': live['storage.buckets'],
@@ -120,6 +121,8 @@ describe('supabase preset', () => {
       'public.todos': live['public.todos'],
     });
     expect(manifest.extra.scope.excludeSchemas).toContain('realtime');
+    // The extensions a restore must create first: citext lives in the skipped `extensions` schema.
+    expect(manifest.extra).toMatchObject({ preset: 'supabase', extensions: [{ name: 'citext', schema: 'extensions', version: expect.any(String) }] });
     // The roles the objects' GRANTs name, without passwords, listed with size and sha256.
     const globals = manifest.objects.find((o: { name: string }) => o.name === 'globals.sql');
     const text = fs.readFileSync(path.join(home.home, 'data', 'repository', 'backups', id, 'globals.sql'));
@@ -137,10 +140,11 @@ describe('supabase preset', () => {
     expect(JSON.parse(result.stdout).verification).toMatchObject({ ok: true, passedLevel: 'consistency' });
   });
 
-  it('restores --into a new database as the application role, without the platform owners', async () => {
+  it('restores --into a new database as the application role, without the platform owners, creating the extension first', async () => {
     const result = await runCli(['--db', shape.appUrl, 'restore', id, '--into', 'appdb_restored', '--yes'], { env: home.env });
     expect(result.stderr).not.toContain('internal error');
     expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/create extension citext in schema extensions first/);
     const live = await shape.counts();
     const restored = await shape.counts('appdb_restored');
     expect(restored).toEqual({ ...live, 'auth.sessions': 0 });

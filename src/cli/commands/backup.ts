@@ -76,7 +76,7 @@ export function registerBackup(program: Command, run: Run): void {
         const { manifest } = await (
           flags.physical
             ? (await import('../../engine/backup/physical.js')).physicalBackup(common)
-            : logicalBackup({ ...common, lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds, scope: targetScope(configuredTarget(ctx)), jobs, stagingDir: scratch })
+            : logicalBackup({ ...common, lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds, scope: targetScope(configuredTarget(ctx)), preset: configuredTarget(ctx)?.preset, jobs, stagingDir: scratch })
         ).catch(async (error: Error) => {
           await notify(ctx, 'backup.failed', 'critical', `backup (${label}) of ${target.label} FAILED: ${error.message}`);
           throw error;

@@ -46,10 +46,11 @@ export function registerRestore(program: Command, run: Run): void {
           if (!m) throw new LifelineError('USAGE', `Not a table name: ${JSON.stringify(t)}.`, { hint: 'Use schema.table, e.g. public.orders.' });
           return { schema: m[1] ? nameFlag('--table (schema)', m[1]) : 'public', table: nameFlag('--table', m[2]) };
         });
-        const [{ restoreBackup }, { logicalBackup }, { operatorName }] = await Promise.all([
+        const [{ restoreBackup }, { logicalBackup }, { operatorName }, { recordedFacts }] = await Promise.all([
           import('../../engine/restore/restore.js'),
           import('../../engine/backup/logical.js'),
           import('../../engine/operator.js'),
+          import('../../engine/restore/recorded.js'),
         ]);
         const repo = await repository(ctx);
         const manifest = await resolveBackup(repo, ref, { kind: 'logical' });
@@ -78,6 +79,9 @@ export function registerRestore(program: Command, run: Run): void {
                 operator,
                 compression: ctx.config.backup.compression,
                 lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds,
+                // What the restore replaces: the backup's own scope (a platform's schemas stay out).
+                scope: recordedFacts(manifest).scope,
+                preset: recordedFacts(manifest).preset?.name,
                 // Another writer (a verification record, a backup finishing) is worth a short wait.
                 lockWaitMs: 120_000,
                 signal: ctx.signal,

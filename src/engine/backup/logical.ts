@@ -14,7 +14,8 @@ import { hostName } from '../operator.js';
 import { completionGuard, stderrTail, storeFromProducer } from './guard.js';
 import { dumpedTables, fingerprintTables } from './fingerprint.js';
 import { refuseTransactionPooler } from '../../postgres/pooler.js';
-import { scopeArgs, tableDataInScope, type DumpScope } from '../../config/presets.js';
+import { scopeArgs, tableDataInScope, type DumpScope, type PresetName } from '../../config/presets.js';
+import { installedExtensions } from './extensions.js';
 import { backupPreflight } from './preflight.js';
 import { storeGlobals } from './globals.js';
 import { dumpError, lockTimeout } from './dump-errors.js';
@@ -43,6 +44,8 @@ export interface LogicalBackupOptions {
   jobs?: number;
   /** Local folder for the files of a parallel dump while they wait for their upload. */
   stagingDir?: string;
+  /** The platform the target runs on (recorded, so a restore knows which schemas the platform owns). */
+  preset?: PresetName;
 }
 
 export interface LogicalBackupResult {
@@ -92,6 +95,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     );
     const { snapshot, at: snapshotAt } = rows[0];
     const tables = (await dumpedTables(client)).filter((t) => tableDataInScope(options.scope, t));
+    const extensions = await installedExtensions(client);
 
     const jobs = options.jobs ?? 1;
     if (jobs > 1) {
@@ -147,6 +151,8 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
         ...(jobs > 1 ? { jobs } : {}),
         databaseSizeBytes: facts.sizeBytes,
         ...(options.scope ? { scope: options.scope } : {}),
+        ...(options.preset ? { preset: options.preset } : {}),
+        extensions,
         globals: globals.method ?? globals.note,
       },
     };

@@ -27,6 +27,8 @@ interface PgRestoreOptions {
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
   onLine?: (line: string) => void;
+  /** pg_restore's standard output (e.g. for --list); ignored when not given. */
+  onStdout?: (text: string) => void;
 }
 
 /**
@@ -56,12 +58,13 @@ export async function pgRestoreFromBackup(options: PgRestoreOptions): Promise<Pg
     env: options.conn ? toolEnv(options.conn) : process.env,
     extendEnv: false,
     stdin: codec ? codec.output : 'pipe',
-    stdout: 'ignore',
+    stdout: options.onStdout ? 'pipe' : 'ignore',
     stderr: 'pipe',
     buffer: false,
     cancelSignal: signal,
     reject: false,
   });
+  if (options.onStdout) child.stdout!.setEncoding('utf8').on('data', options.onStdout);
   // pg_restore holds its own copy of the pipe; ours must go, or the codec would never see pg_restore leave.
   codec?.output.destroy();
   const seen = watchLines(child, options);
@@ -93,12 +96,13 @@ export async function pgRestoreFromPath(options: Omit<PgRestoreOptions, 'repo' |
     env: options.conn ? toolEnv(options.conn) : process.env,
     extendEnv: false,
     stdin: 'ignore',
-    stdout: 'ignore',
+    stdout: options.onStdout ? 'pipe' : 'ignore',
     stderr: 'pipe',
     buffer: false,
     cancelSignal: options.signal,
     reject: false,
   });
+  if (options.onStdout) child.stdout!.setEncoding('utf8').on('data', options.onStdout);
   const seen = watchLines(child, options);
   const result = await child;
   if (options.signal?.aborted) throw abortError(options.signal);

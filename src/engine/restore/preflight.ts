@@ -16,6 +16,8 @@ export interface Problem {
 
 export interface Preflight {
   serverMajor: number;
+  /** The role the restore runs as. */
+  role: string;
   isSuperuser: boolean;
   canCreateDb: boolean;
   /** Database used for CREATE/ALTER/DROP DATABASE (never the one being replaced). */
@@ -48,8 +50,8 @@ export async function preflight(options: {
   const client = await connect(withDatabase(options.conn, adminDatabase));
   try {
     await refuseTransactionPooler(client, 'a restore');
-    const { rows } = await client.query<{ major: number; su: boolean; createdb: boolean; data_directory: string | null }>(
-      `SELECT current_setting('server_version_num')::int / 10000 AS major, r.rolsuper AS su, r.rolcreatedb AS createdb,
+    const { rows } = await client.query<{ major: number; role: string; su: boolean; createdb: boolean; data_directory: string | null }>(
+      `SELECT current_setting('server_version_num')::int / 10000 AS major, current_user AS role, r.rolsuper AS su, r.rolcreatedb AS createdb,
               CASE WHEN r.rolsuper THEN current_setting('data_directory') END AS data_directory
          FROM pg_roles r WHERE r.rolname = current_user`,
     );
@@ -73,7 +75,7 @@ export async function preflight(options: {
     }
     if (mode !== 'in-place' && !me.su && !me.createdb) {
       problems.push({
-        message: `Role cannot create databases (it lacks CREATEDB), which a ${mode === 'swap' ? 'safe (new database + swap)' : 'side-database'} restore needs.`,
+        message: `Role "${me.role}" cannot create databases (it lacks CREATEDB), which a ${mode === 'swap' ? 'safe (new database + swap)' : 'side-database'} restore needs.`,
         hint: mode === 'swap' ? 'Grant CREATEDB to the role, or use --in-place (a safety backup is taken first).' : 'Grant CREATEDB to the role.',
       });
     }
@@ -116,7 +118,7 @@ export async function preflight(options: {
       const shortfall = stagingShortfall(options.stagingDir, options.manifest);
       if (shortfall) problems.push(shortfall);
     }
-    return { serverMajor: me.major, isSuperuser: me.su, canCreateDb: me.createdb || me.su, adminDatabase, liveSizeBytes, otherSessions, freeBytes, neededBytes, leftovers, problems };
+    return { serverMajor: me.major, role: me.role, isSuperuser: me.su, canCreateDb: me.createdb || me.su, adminDatabase, liveSizeBytes, otherSessions, freeBytes, neededBytes, leftovers, problems };
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { LifelineError, isLifelineError, throwIfAborted } from '../../errors.js';
 import { dbnameArg, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { connect } from '../../postgres/client.js';
@@ -16,6 +18,12 @@ import { carryOverDatabaseSettings } from './database-settings.js';
 import { OTHER_CLIENT_SESSION } from '../maintenance/sessions.js';
 import { validateName } from '../../postgres/names.js';
 import { lockRestoreTarget } from './target-lock.js';
+import { planContents, type ContentsPlan } from './contents.js';
+import { createExtensions } from './extensions.js';
+import { runPlatformRestore } from './platform-restore.js';
+import { readToc } from './toc.js';
+import { stagingShortfall, withStagedDump } from './stage.js';
+import { makeScratchDir } from '../scratch.js';
 
 export type RestoreMode = 'swap' | 'in-place' | 'into';
 
@@ -52,6 +60,8 @@ export interface RestoreResult {
   preflight: Preflight;
   plan: string[];
   dryRun: boolean;
+  /** Extensions created first, platform tables loaded data-only, entries left out (and why). */
+  contents?: ContentsPlan;
 }
 
 const stamp = (date: Date) => date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'z').replace('T', 't').toLowerCase();
@@ -87,8 +97,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     });
   }
   const check = await preflight({ conn: options.conn, manifest, mode: options.mode, live, newDatabase: database, jobs: options.jobs ?? 1, stagingDir: options.stagingDir });
-  const plan = describePlan(options, database, keptAs, check);
-  if (options.dryRun) return { mode: options.mode, database, keptAs, checks: integrity, preflight: check, plan, dryRun: true };
+  const pgRestore = await findTool('pg_restore', { major: check.serverMajor });
+  const contents = await planRestoreContents(options, check, pgRestore, live);
+  if (contents) check.problems.push(...contents.problems);
+  // Platform rows are loaded out of dump order, which needs the dump on local disk.
+  const shortfall = contents?.platform ? stagingShortfall(options.stagingDir, manifest) : undefined;
+  if (shortfall) check.problems.push(shortfall);
+  const plan = describePlan(options, database, keptAs, check, contents);
+  if (options.dryRun) return { mode: options.mode, database, keptAs, checks: integrity, preflight: check, plan, dryRun: true, contents };
   if (check.problems.length) {
     const [first] = check.problems;
     throw new LifelineError('RESTORE_REFUSED', first.message, { hint: first.hint });
@@ -96,7 +112,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const admin = withDatabase(options.conn, check.adminDatabase);
   const releaseTarget = await lockRestoreTarget(admin, options.mode === 'into' ? database : live!, signal);
   try {
-    return await changeTarget({ ...options, manifest, database, keptAs, live, check, plan, integrity, partial });
+    return await changeTarget({ ...options, manifest, database, keptAs, live, check, plan, integrity, partial, pgRestore, contents });
   } finally {
     await releaseTarget();
   }
@@ -104,13 +120,22 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
 
 /** Everything after the checks, under the target lock: from the confirmation to the swap. */
 async function changeTarget(
-  options: RestoreOptions & { database: string; keptAs?: string; live?: string; check: Preflight; plan: string[]; integrity: VerifyCheck[]; partial: boolean },
+  options: RestoreOptions & {
+    database: string;
+    keptAs?: string;
+    live?: string;
+    check: Preflight;
+    plan: string[];
+    integrity: VerifyCheck[];
+    partial: boolean;
+    pgRestore: PgTool;
+    contents?: ContentsPlan;
+  },
 ): Promise<RestoreResult> {
-  const { manifest, signal, onProgress, database, keptAs, live, check, plan, integrity, partial } = options;
+  const { repo, manifest, signal, onProgress, database, keptAs, live, check, plan, integrity, partial, pgRestore, contents } = options;
   await options.confirm?.({ plan, preflight: check, database, keptAs });
   throwIfAborted(signal);
 
-  const pgRestore = await findTool('pg_restore', { major: check.serverMajor });
   const admin = withDatabase(options.conn, check.adminDatabase);
   const target = withDatabase(options.conn, database);
   let safetyBackupId: string | undefined;
@@ -119,8 +144,14 @@ async function changeTarget(
     ...(options.tables ?? []).flatMap((t) => ['--schema', t.schema, '--table', t.table]),
   ];
   const ownerArgs = check.isSuperuser ? [] : ['--no-owner'];
+  const platform = contents?.platform;
+  const keptAsIs = new Set(platform?.keptAsIs ?? []);
   const selected = (t: TableRef) =>
-    !partial || Boolean(options.schemas?.includes(t.schema) || options.tables?.some((x) => x.schema === t.schema && x.table === t.table));
+    !keptAsIs.has(`${t.schema}.${t.table}`) &&
+    (!partial || Boolean(options.schemas?.includes(t.schema) || options.tables?.some((x) => x.schema === t.schema && x.table === t.table)));
+  // The platform may have added columns to its tables since the backup: their rows are counted, not fingerprinted.
+  const countsOnly = (t: TableRef) => Boolean(platform?.schemas.includes(t.schema));
+  const useList = contents?.useList?.text;
   let consistency: VerifyCheck[];
 
   if (options.mode === 'in-place') {
@@ -129,13 +160,22 @@ async function changeTarget(
     safetyBackupId = await options.safetyBackup();
     throwIfAborted(signal);
     onProgress?.({ phase: 'safety', message: `safety backup ${safetyBackupId} recorded` });
+    await prepareExtensions(target, contents, options);
     onProgress?.({ phase: 'restore', message: `restoring ${manifest.id} over ${live} in one transaction` });
     try {
-      await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, '--clean', '--if-exists', '--single-transaction', '--exit-on-error', dbnameArg(database)] });
+      if (platform) {
+        onProgress?.({ phase: 'stage', message: `staging the dump in ${options.stagingDir}: the platform tables' rows are loaded out of dump order` });
+        const psql = await findTool('psql', { major: check.serverMajor });
+        await withStagedDump({ repo, manifest, stagingDir: options.stagingDir, jobs: 1, signal, onProgress }, (staged) =>
+          runPlatformRestore({ staged, useList: useList!, plan: platform, pgRestore, psql, conn: target, ownerArgs, isSuperuser: check.isSuperuser, signal, onProgress }),
+        );
+      } else {
+        await runRestore({ ...options, pgRestore, conn: target, useList, args: [...ownerArgs, '--clean', '--if-exists', '--single-transaction', '--exit-on-error', dbnameArg(database)] });
+      }
     } catch (error) {
       throw withHint(error, `${live} was rolled back to how it was; the safety backup is ${safetyBackupId}.`);
     }
-    consistency = await analyzeAndCheck(target, manifest, selected, options);
+    consistency = await analyzeAndCheck(target, manifest, selected, countsOnly, options);
     const failed = consistency.filter((c) => !c.ok);
     if (failed.length) {
       throw new LifelineError('RESTORE_FAILED', `Restored data does not match backup ${manifest.id}: ${failed[0].name}: ${failed[0].detail}`, {
@@ -148,9 +188,10 @@ async function changeTarget(
     // only a killed process leaves one behind (named <db>__restore_<time>, listed by preflight).
     let keepOnFailure = false;
     try {
+      await prepareExtensions(target, contents, options);
       onProgress?.({ phase: 'restore', message: `restoring ${manifest.id} into new database ${database}` });
-      await runRestore({ ...options, pgRestore, conn: target, args: [...ownerArgs, ...filterArgs, '--exit-on-error', dbnameArg(database)] });
-      consistency = await analyzeAndCheck(target, manifest, selected, options);
+      await runRestore({ ...options, pgRestore, conn: target, useList, args: [...ownerArgs, ...filterArgs, '--exit-on-error', dbnameArg(database)] });
+      consistency = await analyzeAndCheck(target, manifest, selected, countsOnly, options);
       const failed = consistency.filter((c) => !c.ok);
       if (failed.length) {
         keepOnFailure = options.mode === 'into';
@@ -183,10 +224,51 @@ async function changeTarget(
     preflight: check,
     plan,
     dryRun: false,
+    contents,
   };
 }
+/**
+ * Reads the dump's table of contents and plans, against the target, the extensions to create, the
+ * platform tables to load data-only and the entries to leave out. Skipped (undefined) when the
+ * preflight already found that the database the restore lands in cannot be reached.
+ */
+async function planRestoreContents(options: RestoreOptions, check: Preflight, pgRestore: PgTool, live: string | undefined): Promise<ContentsPlan | undefined> {
+  const planningDb = options.mode === 'in-place' ? live! : check.adminDatabase;
+  let client;
+  try {
+    client = await connect(withDatabase(options.conn, planningDb), { signal: options.signal });
+  } catch (error) {
+    if (check.problems.length) return undefined;
+    throw error;
+  }
+  try {
+    const toc = await readToc({ repo: options.repo, manifest: options.manifest, pgRestore, stagingDir: options.stagingDir, signal: options.signal });
+    return await planContents(client, { manifest: options.manifest, toc, mode: options.mode, isSuperuser: check.isSuperuser, role: check.role });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
-async function analyzeAndCheck(target: ConnInfo, manifest: Manifest, selected: (t: TableRef) => boolean, options: RestoreOptions): Promise<VerifyCheck[]> {
+async function prepareExtensions(target: ConnInfo, contents: ContentsPlan | undefined, options: RestoreOptions): Promise<void> {
+  const steps = contents?.extensions.steps.filter((s) => s.action === 'create') ?? [];
+  if (!steps.length) return;
+  options.onProgress?.({ phase: 'extensions', message: `creating extension(s) ${steps.map((s) => s.name).join(', ')} first` });
+  const client = await connect(target, { signal: options.signal });
+  try {
+    await createExtensions(client, steps);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+
+async function analyzeAndCheck(
+  target: ConnInfo,
+  manifest: Manifest,
+  selected: (t: TableRef) => boolean,
+  countsOnly: (t: TableRef) => boolean,
+  options: RestoreOptions,
+): Promise<VerifyCheck[]> {
   options.onProgress?.({ phase: 'analyze', message: `ANALYZE ${target.database}` });
   const client = await connect(target, { signal: options.signal });
   try {
@@ -196,7 +278,7 @@ async function analyzeAndCheck(target: ConnInfo, manifest: Manifest, selected: (
   }
   throwIfAborted(options.signal);
   options.onProgress?.({ phase: 'verify', message: 'verifying restored rows against the manifest' });
-  return checkConsistency({ conn: target, expected: manifest.tables ?? [], only: selected, signal: options.signal });
+  return checkConsistency({ conn: target, expected: manifest.tables ?? [], only: selected, countsOnly, signal: options.signal });
 }
 
 function withHint(error: unknown, hint: string): unknown {
@@ -204,19 +286,31 @@ function withHint(error: unknown, hint: string): unknown {
   return error;
 }
 
-async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: string[] }): Promise<void> {
-  const run = await runPgRestore({
-    repo: options.repo,
-    manifest: options.manifest,
-    pgRestore: options.pgRestore,
-    args: options.args,
-    conn: options.conn,
-    jobs: options.jobs,
-    stagingDir: options.stagingDir,
-    signal: options.signal,
-    onProgress: options.onProgress,
-  });
-  if (run.read) assertUnchanged(run.read);
+/** pg_restore of the stored dump; only the listed entries when `useList` is given. */
+async function runRestore(options: RestoreOptions & { pgRestore: PgTool; args: string[]; useList?: string }): Promise<void> {
+  const listDir = options.useList ? await makeScratchDir(options.stagingDir, 'restore-list-') : undefined;
+  try {
+    const args = [...options.args];
+    if (listDir) {
+      const listFile = path.join(listDir, `${options.manifest.id}.list`);
+      fs.writeFileSync(listFile, options.useList!, { mode: 0o600 });
+      args.push(`--use-list=${listFile}`);
+    }
+    const run = await runPgRestore({
+      repo: options.repo,
+      manifest: options.manifest,
+      pgRestore: options.pgRestore,
+      args,
+      conn: options.conn,
+      jobs: options.jobs,
+      stagingDir: options.stagingDir,
+      signal: options.signal,
+      onProgress: options.onProgress,
+    });
+    if (run.read) assertUnchanged(run.read);
+  } finally {
+    if (listDir) fs.rmSync(listDir, { recursive: true, force: true });
+  }
 }
 
 /** The bytes restored are the bytes checked: the object did not change after the integrity check. */
@@ -296,14 +390,15 @@ async function swapNames(admin: ConnInfo, live: string, restored: string, keptAs
   }
 }
 
-function describePlan(options: RestoreOptions, database: string, keptAs: string | undefined, check: Preflight): string[] {
+function describePlan(options: RestoreOptions, database: string, keptAs: string | undefined, check: Preflight, contents: ContentsPlan | undefined): string[] {
   const live = options.conn.database;
   const id = options.manifest.id;
   const steps = [`check backup ${id} (sizes and sha256 of every object)`];
+  const notes = (contents?.notes ?? []).map((n) => `  - ${n}`);
   if (options.mode === 'in-place') {
-    steps.push(`take a safety backup of ${live}`, `restore ${id} over ${live} with --clean in one transaction`);
+    steps.push(`take a safety backup of ${live}`, `restore ${id} over ${live} with --clean in one transaction`, ...notes);
   } else {
-    steps.push(`create database ${database}`, `restore ${id} into ${database}${options.tables?.length || options.schemas?.length ? ' (selected tables/schemas only)' : ''}`);
+    steps.push(`create database ${database}`, `restore ${id} into ${database}${options.tables?.length || options.schemas?.length ? ' (selected tables/schemas only)' : ''}`, ...notes);
   }
   steps.push(`ANALYZE and verify row counts, fingerprints, foreign keys and indexes against the manifest`);
   if (options.mode === 'swap') steps.push(`copy ${live}'s settings, grants and comment to ${database}`, `rename ${live} → ${keptAs} and ${database} → ${live} in one transaction`);

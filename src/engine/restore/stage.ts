@@ -104,6 +104,27 @@ export async function withStagedDump<T>(
   }
 }
 
+/**
+ * Stages only the table of contents of a directory-format dump (its `toc.dat`), which is all
+ * `pg_restore --list` reads, and hands the folder to `use`; removed afterwards.
+ */
+export async function withStagedToc<T>(
+  options: { repo: Repository; manifest: Manifest; stagingDir: string; signal?: AbortSignal },
+  use: (localDir: string) => Promise<T>,
+): Promise<T> {
+  const toc = dumpObjects(options.manifest).find((o) => /^toc\.dat(\.|$)/.test(o.name.slice(DUMP_FOLDER.length)));
+  if (!toc) throw new LifelineError('RESTORE_FAILED', `Backup ${options.manifest.id} has no toc.dat in its dump folder.`, { hint: 'Run `lifeline verify` on the backup.' });
+  ensureDir(options.stagingDir);
+  const scratch = await makeScratchDir(options.stagingDir, 'toc-');
+  try {
+    const dir = path.join(scratch, 'dump');
+    await stageDirectoryObjects({ ...options, jobs: 1, onBytes: () => undefined }, dir, [toc]);
+    return await use(dir);
+  } finally {
+    await fs.promises.rm(scratch, { recursive: true, force: true });
+  }
+}
+
 type StageOptions = Parameters<typeof withStagedDump>[0] & { onBytes: (bytes: number) => void };
 
 async function stageCustom(options: StageOptions, file: string): Promise<void> {
@@ -119,6 +140,10 @@ async function stageCustom(options: StageOptions, file: string): Promise<void> {
 }
 
 async function stageDirectory(options: StageOptions, dir: string): Promise<void> {
+  await stageDirectoryObjects(options, dir, dumpObjects(options.manifest));
+}
+
+async function stageDirectoryObjects(options: StageOptions, dir: string, objects: StoredObject[]): Promise<void> {
   const { repo, manifest, signal } = options;
   ensureDir(dir);
   const stop = new AbortController();
@@ -128,7 +153,7 @@ async function stageDirectory(options: StageOptions, dir: string): Promise<void>
     const target = keptCompressed(manifest, object) ? name : name.slice(0, name.length - COMPRESSION_EXTENSIONS[compressionOfName(name)].length);
     await storeLocally({ ...options, signal: both }, object, await repo.store.get(repo.backupKey(manifest.id, object.name), { signal: both }), path.join(dir, target));
   }, () => stop.abort());
-  for (const object of dumpObjects(manifest)) downloads.add(object);
+  for (const object of objects) downloads.add(object);
   await downloads.drain();
 }
 

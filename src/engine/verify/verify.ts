@@ -10,6 +10,8 @@ import { findTool } from '../../postgres/tools.js';
 import type { Manifest } from '../../storage/manifest.js';
 import type { Repository } from '../../storage/repository.js';
 import { runPgRestore } from '../restore/pg-restore.js';
+import { createExtensions, neededExtensions, planExtensions } from '../restore/extensions.js';
+import { recordedFacts } from '../restore/recorded.js';
 import { TarPeek } from '../backup/tar-peek.js';
 import { decompressor } from '../compress/codec.js';
 import type { ProgressCallback } from '../progress.js';
@@ -189,6 +191,7 @@ async function restoreAndCheck(
     if (!options.staging) await createRoles(repo, manifest, serverConn, signal);
     await createDatabase(serverConn, database);
     const target = withDatabase(serverConn, database);
+    await createNeededExtensions(target, manifest);
     onProgress?.({ phase: 'restore', message: `restore: pg_restore into ${restoredInto}` });
     try {
       const run = await runPgRestore({
@@ -245,6 +248,25 @@ async function dropDatabase(server: ConnInfo, database: string): Promise<void> {
   const client = await connect(withDatabase(server, server.database ?? 'postgres'));
   try {
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Extensions the dump needs but does not create where it would put them (a skipped schema such as
+ * Supabase's `extensions`), created first as a restore would.
+ */
+async function createNeededExtensions(target: ConnInfo, manifest: Manifest): Promise<void> {
+  const recorded = recordedFacts(manifest);
+  if (!recorded.extensions?.length) return;
+  const client = await connect(target);
+  try {
+    const su = (await client.query<{ su: boolean }>('SELECT rolsuper AS su FROM pg_roles WHERE rolname = current_user')).rows[0].su;
+    const role = (await client.query<{ role: string }>('SELECT current_user AS role')).rows[0].role;
+    const plan = await planExtensions(client, { needed: neededExtensions(recorded.extensions, undefined), targetExists: false, isSuperuser: su, scope: recorded.scope, role, inPlace: false });
+    // An extension that cannot be created here fails the restore check with pg_restore's own error.
+    await createExtensions(client, plan.steps.filter((s) => !s.refused));
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -42,7 +42,11 @@ export const restoreAction = defineAction({
     const repo = await needRepo(services);
     const manifest = await repo.resolveBackup(args.backup, { kind: 'logical' });
     const where = await locate(services, args, signal);
-    const [{ restoreBackup }, { logicalBackup }] = await Promise.all([import('../../engine/restore/restore.js'), import('../../engine/backup/logical.js')]);
+    const [{ restoreBackup }, { logicalBackup }, { recordedFacts }] = await Promise.all([
+      import('../../engine/restore/restore.js'),
+      import('../../engine/backup/logical.js'),
+      import('../../engine/restore/recorded.js'),
+    ]);
     const into = args.mode === 'into' ? (args.into ?? manifest.database) : undefined;
     if (args.mode === 'into' && !into) throw new LifelineError('USAGE', 'mode: into needs `into: <new database>` (the backup names no database).');
     onOutput(`backup ${manifest.id} (data as of ${manifest.snapshotAt ?? manifest.startedAt}) → ${where.label}`);
@@ -72,6 +76,8 @@ export const restoreAction = defineAction({
           compression: config.backup.compression,
           compressionLevel: config.backup.compressionLevel,
           lockWaitTimeoutSeconds: config.backup.lockWaitTimeoutSeconds,
+          scope: recordedFacts(manifest).scope,
+          preset: recordedFacts(manifest).preset?.name,
           signal,
         });
         return safety.id;
