@@ -74,7 +74,8 @@ describe(`interrupted by a signal (FAULT_SEED=${seed})`, { timeout: 120_000 }, (
     expect(fs.readdirSync(path.join(env.repo, 'backups')).sort()).toEqual([logical, base].sort());
   });
 
-  it.each(signals)(`restore, %s mid-pg_restore (seed ${seed}): the live database untouched, the copy dropped`, async (signal) => {
+  // SIGINT during a restore: test/engine/restore-interrupt.test.ts.
+  it.each(['SIGTERM'] as const)(`restore, %s mid-pg_restore (seed ${seed}): the live database untouched, the copy dropped`, async (signal) => {
     const before = await count(env.conn, 'notes');
     const result = await interrupt(['restore', logical, '--yes'], 'pg_restore', 'rchar', dumpBytes, signal);
     expectClearError(result, EXIT[signal], new RegExp(`Interrupted by ${signal}`));
@@ -83,7 +84,7 @@ describe(`interrupted by a signal (FAULT_SEED=${seed})`, { timeout: 120_000 }, (
     await expectConsistent(env, [logical, base]);
   });
 
-  it.each(signals)(`pitr --into, %s while carrying the recovered database (seed ${seed}): scratch cluster removed, no database created`, async (signal) => {
+  it.each(['SIGINT'] as const)(`pitr --into, %s while carrying the recovered database (seed ${seed}): scratch cluster removed, no database created`, async (signal) => {
     const result = await interrupt(['pitr', '--to', target, '--into', 'shop_at_t', '--yes'], 'pg_restore', 'rchar', dumpBytes, signal);
     expectClearError(result, EXIT[signal], new RegExp(`Interrupted by ${signal}`));
     expect(await databaseNames(env.pg)).not.toContain('shop_at_t');
@@ -91,7 +92,7 @@ describe(`interrupted by a signal (FAULT_SEED=${seed})`, { timeout: 120_000 }, (
     await expectConsistent(env, [logical, base]);
   });
 
-  it.each(signals)(`pitr --data-dir, %s during recovery (seed ${seed}): the recovering server stopped, its folders removed`, async (signal) => {
+  it.each(['SIGTERM'] as const)(`pitr --data-dir, %s during recovery (seed ${seed}): the recovering server stopped, its folders removed`, async (signal) => {
     const dataDir = path.join(env.pg.root, `recovered-${signal}`);
     const run = env.spawn('pitr', '--to', target, '--data-dir', dataDir, '--yes');
     await run.waitFor(/starting recovery on port/);
