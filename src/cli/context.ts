@@ -1,6 +1,6 @@
 import { lifelinePaths, type LifelinePaths } from '../config/paths.js';
 import { loadConfig } from '../config/store.js';
-import type { Config } from '../config/schema.js';
+import type { Config, TargetConfig } from '../config/schema.js';
 import { resolveRepo, resolveTarget, type ResolvedTarget, type RepoLocation } from '../config/resolve.js';
 import type { ConnInfo } from '../postgres/conninfo.js';
 import { createOutput, type Output } from './output.js';
@@ -14,6 +14,14 @@ export interface GlobalOptions {
   repo?: string;
 }
 
+/** A target to work on; `settings` when it is a configured target (its preset and scope). */
+export interface ConnectedTarget {
+  conn: ConnInfo;
+  label: string;
+  sandbox: boolean;
+  settings?: TargetConfig;
+}
+
 /** What a command needs to know about its surroundings; built once per invocation. */
 export interface Context {
   paths: LifelinePaths;
@@ -25,7 +33,7 @@ export interface Context {
   target(): ResolvedTarget;
   repo(): RepoLocation;
   /** The connection for the resolved target, bringing the sandbox up when it is the target. */
-  connect(): Promise<{ conn: ConnInfo; label: string; sandbox: boolean }>;
+  connect(): Promise<ConnectedTarget>;
   signal: AbortSignal;
 }
 
@@ -54,7 +62,7 @@ export function createContext(options: GlobalOptions, signal: AbortSignal, env: 
         return { conn: sandbox.conn, label: `sandbox (${sandbox.dataDir})`, sandbox: true };
       }
       const { describeConn } = await import('../postgres/conninfo.js');
-      return { conn: target.conn, label: `${describeConn(target.conn)} [${target.source}]`, sandbox: false };
+      return { conn: target.conn, label: `${describeConn(target.conn)} [${target.source}]`, sandbox: false, settings: target.settings };
     },
   };
 }

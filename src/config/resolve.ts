@@ -13,7 +13,7 @@ export interface TargetFlags {
 /** Which database a command works on, and why that one (shown to the operator). */
 export type ResolvedTarget =
   | { kind: 'sandbox'; name: 'sandbox'; source: string }
-  | { kind: 'database'; name: string; conn: ConnInfo; source: string };
+  | { kind: 'database'; name: string; conn: ConnInfo; source: string; /** A configured target's settings (preset, scope). */ settings?: TargetConfig };
 
 const LIBPQ_NAMING_VARS = ['PGHOST', 'PGDATABASE', 'PGSERVICE'] as const;
 
@@ -48,7 +48,7 @@ function configuredTarget(config: Config, name: string, source: string, env: Nod
       hint: known.length ? `Configured targets: ${known.join(', ')}.` : 'No targets are configured yet.',
     });
   }
-  return { kind: 'database', name, conn: targetConn(target, env), source: `${source} (${name})` };
+  return { kind: 'database', name, conn: targetConn(target, env), source: `${source} (${name})`, settings: target };
 }
 
 export function targetConn(target: TargetConfig, env: NodeJS.ProcessEnv = process.env): ConnInfo {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { LifelineError, abortError, isLifelineError } from '../errors.js';
-import type { Config } from '../config/schema.js';
+import type { Config, TargetConfig } from '../config/schema.js';
 import type { LifelinePaths } from '../config/paths.js';
 import type { ConnInfo } from '../postgres/conninfo.js';
 import type { BackupEntry, Repository } from '../storage/repository.js';
@@ -66,6 +66,9 @@ export interface Located {
   /** For people, never with a password. */
   label: string;
   sandbox: boolean;
+  /** The run's configured target: its preset holds for any database on its server, its scope for its own database only. */
+  settings?: TargetConfig;
+  otherDatabase?: boolean;
 }
 
 /**
@@ -91,7 +94,7 @@ export async function locate(services: RunServices, where: Where, signal?: Abort
   if (!services.connect) throw missing('database connection');
   const target = await services.connect();
   const conn = where.database ? withDatabase(target.conn, where.database) : target.conn;
-  return { conn, label: where.database ? describeConn(conn) : target.label, sandbox: target.sandbox };
+  return { conn, label: where.database ? describeConn(conn) : target.label, sandbox: target.sandbox, settings: target.settings, otherDatabase: Boolean(where.database) };
 }
 
 export const isLatest = (ref: string) => ref === 'latest' || ref === 'latest-verified';

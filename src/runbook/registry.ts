@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Progress } from '../engine/progress.js';
-import type { Config } from '../config/schema.js';
+import type { Config, TargetConfig } from '../config/schema.js';
 import type { LifelinePaths } from '../config/paths.js';
 import type { ConnInfo } from '../postgres/conninfo.js';
 import type { Repository } from '../storage/repository.js';
@@ -16,7 +16,7 @@ import type { TargetInfo } from './template.js';
 export interface RunServices {
   env: NodeJS.ProcessEnv;
   /** The run's target database (bringing the sandbox up when it is the target). */
-  connect?(): Promise<{ conn: ConnInfo; label: string; sandbox: boolean }>;
+  connect?(): Promise<{ conn: ConnInfo; label: string; sandbox: boolean; settings?: TargetConfig }>;
   /** The repository of this invocation (opened once, on first use). */
   repo?(): Promise<Repository>;
   /** The resolved configuration (backup, verify, maintenance settings). */

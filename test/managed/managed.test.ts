@@ -132,6 +132,18 @@ describe('supabase preset', () => {
     expect(String(text)).not.toMatch(/SCRAM-SHA-256|PASSWORD/i);
   });
 
+  it('a runbook backup step takes the same scope and records the preset, like `lifeline backup`', async () => {
+    const result = await runCli(['--json', 'run', 'pre-deploy-backup', '--plain', '--yes', '--param', 'reason=release 4.2'], { env: home.env, timeoutMs: 120_000 });
+    expect(result.stderr).not.toContain('internal error');
+    expect(result.exitCode, result.stderr).toBe(0);
+    const newest = backups().sort().at(-1)!;
+    expect(newest).toMatch(/pre-deploy$/);
+    const manifest = JSON.parse(fs.readFileSync(path.join(home.home, 'data', 'repository', 'backups', newest, 'manifest.json'), 'utf8'));
+    expect(manifest.extra.preset).toBe('supabase');
+    expect(manifest.extra.scope).toEqual(targetScope({ url: shape.appUrl, preset: 'supabase' }));
+    expect(manifest.tables.map((t: { schema: string }) => t.schema)).not.toContain('realtime');
+  });
+
   // Policies name platform roles ("authenticated"): verify creates the backup's roles (globals.sql)
   // in the disposable cluster before restoring.
   it('verifies at the consistency level: restored in a sandbox, every table count and fingerprint equal', async () => {

@@ -111,7 +111,7 @@ describe('engine-backed checks and actions against a real cluster', () => {
     const maintenance = await check('role.privileges', { for: 'maintenance' }, app);
     expect(maintenance.detail).toMatch(/membership in pg_signal_backend/);
     const backup = await check('role.privileges', { for: 'backup' }, app);
-    expect(backup).toMatchObject({ ok: false, detail: expect.stringMatching(/lacks SELECT on \d+ table\(s\)\/sequence\(s\), e\.g\. public\.customers/) });
+    expect(backup).toMatchObject({ ok: false, detail: expect.stringMatching(/lacks read access to \d+ schema\(s\)\/table\(s\)\/sequence\(s\), e\.g\. public\.customers/) });
 
     await withClient(pg.conn('postgres'), (client) => client.query('ALTER ROLE app CREATEDB'));
     await withClient(shop, (client) => client.query('GRANT pg_read_all_data TO app'));

@@ -6,7 +6,6 @@ import type { VerifyLevel } from '../../config/schema.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { notify } from '../alerts.js';
 import { targetScope } from '../../config/presets.js';
-import type { Context } from '../context.js';
 import { secondsFlag, wholeNumberFlag } from '../flags.js';
 
 interface BackupFlags {
@@ -76,7 +75,7 @@ export function registerBackup(program: Command, run: Run): void {
         const { manifest } = await (
           flags.physical
             ? (await import('../../engine/backup/physical.js')).physicalBackup(common)
-            : logicalBackup({ ...common, lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds, scope: targetScope(configuredTarget(ctx)), preset: configuredTarget(ctx)?.preset, jobs, stagingDir: scratch })
+            : logicalBackup({ ...common, lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds, scope: targetScope(target.settings), preset: target.settings?.preset, jobs, stagingDir: scratch })
         ).catch(async (error: Error) => {
           await notify(ctx, 'backup.failed', 'critical', `backup (${label}) of ${target.label} FAILED: ${error.message}`);
           throw error;
@@ -132,10 +131,4 @@ export function registerBackup(program: Command, run: Run): void {
         return verification && !verification.ok ? EXIT.failure : EXIT.ok;
       }),
     );
-}
-
-/** The configured target's settings when the target came from the config (not --db, LIFELINE_DB or PG*). */
-function configuredTarget(ctx: Context) {
-  const resolved = ctx.target();
-  return resolved.kind === 'database' && /^(config|--target|defaultTarget)/.test(resolved.source) ? ctx.config.targets[resolved.name] : undefined;
 }

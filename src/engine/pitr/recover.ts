@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { decompressor } from '../compress/codec.js';
 import type { ProgressCallback } from '../progress.js';
 import { restoreCommand } from '../wal/command.js';
 import { stopPrefetchers } from '../wal/spool.js';
+import { startTarExtract } from './tar-extract.js';
 import type { TargetTime } from './time.js';
 
 export interface RecoverOptions {
@@ -150,25 +150,24 @@ async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: st
     throw corrupt(stored ? `${stored.size} bytes in the repository, the manifest says ${object.size}` : 'missing from the repository');
   }
   const { stream: decompress, done } = decompressor(backup.compression.algorithm).create(signal);
-  // --ignore-zeros: tar reads to the end of its input. Without it, tar exits at the end-of-archive
-  // blocks, sometimes before we close its stdin, and the stream fails with a premature close.
-  const tar = execa('tar', ['-x', '--ignore-zeros', '-f', '-', '-C', dataDir, '--no-same-owner'], { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', reject: false, cancelSignal: signal });
+  const tar = startTarExtract(dataDir, signal);
   const decrypt = repo.decrypting(key, { encrypted: backup.encryption !== undefined });
   try {
-    await Promise.all([pipeline(await repo.store.get(key, { signal }), hasher, decrypt, decompress, tar.stdin!), done]);
+    await Promise.all([pipeline(await repo.store.get(key, { signal }), hasher, decrypt, decompress, tar.sink), done]);
   } catch (error) {
-    tar.kill();
-    await tar;
+    tar.stop();
+    await tar.result;
     if (signal?.aborted) throw abortError(signal);
     // A damaged stream fails in the decompressor (or decryption) before the hash is complete.
     if (isLifelineError(error) && ['TOOL_FAILED', 'REPO_CORRUPT', 'DECRYPT_FAILED'].includes(error.code)) throw corrupt(error.message);
     throw error;
   }
-  const result = await tar;
+  const extracted = await tar.result;
   if (signal?.aborted) throw abortError(signal);
+  // Checked before tar's outcome: a damaged object can decompress into bytes tar rejects.
   const sha256 = hash.digest('hex');
   if (sha256 !== object.sha256) throw corrupt(`sha256 ${sha256}, the manifest says ${object.sha256}`);
-  if (result.exitCode !== 0) throw new LifelineError('PITR_FAILED', `tar could not extract ${object.name}: ${String(result.stderr).trim().split('\n').pop()}`);
+  if (!extracted.ok) throw new LifelineError('PITR_FAILED', `tar could not extract ${object.name}: ${extracted.detail}`, { hint: 'Check free space and permissions where the data directory goes.' });
   fs.chmodSync(dataDir, 0o700);
 }
 

@@ -13,6 +13,7 @@ import { makeScratchDir } from '../scratch.js';
 import { lsnSegment, segmentName } from '../wal/names.js';
 import { levelRank, type VerifyCheck } from '../verify/types.js';
 import { recoverCluster } from './recover.js';
+import { startTarExtract } from './tar-extract.js';
 
 export interface VerifyBaseOptions {
   repo: Repository;
@@ -85,10 +86,16 @@ async function verifyArchive(options: VerifyBaseOptions): Promise<VerifyCheck[]>
     const { decompressor } = await import('../compress/codec.js');
     const { pipeline } = await import('node:stream/promises');
     const { stream, done } = decompressor(manifest.compression.algorithm).create(signal);
-    const tar = execa('tar', ['-x', '--ignore-zeros', '-f', '-', '-C', dataDir, '--no-same-owner'], { stdin: 'pipe', reject: false, stderr: 'pipe', cancelSignal: signal });
-    await Promise.all([pipeline(await repo.getBackupObject(manifest.id, object.name, { signal, encrypted: manifest.encryption !== undefined }), stream, tar.stdin!), done]);
-    const result = await tar;
-    if (result.exitCode !== 0) return [{ level: 'archive', name: 'base tar', ok: false, detail: `tar: ${String(result.stderr).trim()}` }];
+    const tar = startTarExtract(dataDir, signal);
+    try {
+      await Promise.all([pipeline(await repo.getBackupObject(manifest.id, object.name, { signal, encrypted: manifest.encryption !== undefined }), stream, tar.sink), done]);
+    } catch (error) {
+      tar.stop();
+      await tar.result;
+      throw error;
+    }
+    const result = await tar.result;
+    if (!result.ok) return [{ level: 'archive', name: 'base tar', ok: false, detail: `tar: ${result.detail}` }];
     return [
       { level: 'archive', name: 'base tar', ok: true, detail: 'extracted' },
       ...(await runVerifyBackup(repo, manifest, dataDir, root, Math.floor(manifest.serverVersionNum / 10000), signal)),

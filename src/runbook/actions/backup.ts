@@ -44,7 +44,11 @@ export const backupAction = defineAction({
     const config = needConfig(services);
     const repo = await needRepo(services);
     const source = await locate(services, args, signal);
-    const [{ logicalBackup }, { verifyBackup }] = await Promise.all([import('../../engine/backup/logical.js'), import('../../engine/verify/verify.js')]);
+    const [{ logicalBackup }, { verifyBackup }, { targetScope }] = await Promise.all([
+      import('../../engine/backup/logical.js'),
+      import('../../engine/verify/verify.js'),
+      import('../../config/presets.js'),
+    ]);
     onOutput(`backing up ${source.label} into ${repo.location}`);
     const { manifest } = await logicalBackup({
       conn: source.conn,
@@ -57,6 +61,9 @@ export const backupAction = defineAction({
       lockWaitTimeoutSeconds: config.backup.lockWaitTimeoutSeconds,
       jobs: config.backup.jobs,
       stagingDir: scratchDir(services),
+      // Like `lifeline backup`: a configured target's preset and include/exclude apply.
+      preset: source.settings?.preset,
+      scope: source.otherDatabase ? undefined : targetScope(source.settings),
       signal,
       onProgress,
     });

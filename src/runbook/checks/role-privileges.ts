@@ -35,7 +35,7 @@ function lacks(facts: RoleFacts, need: Need): string[] {
   switch (need) {
     case 'backup':
       if (facts.unreadableCount) {
-        missing.push(`SELECT on ${facts.unreadableCount} table(s)/sequence(s), e.g. ${facts.unreadable.join(', ')} (grant pg_read_all_data, or SELECT on them)`);
+        missing.push(`read access to ${facts.unreadableCount} schema(s)/table(s)/sequence(s), e.g. ${facts.unreadable.join(', ')} (grant pg_read_all_data, or USAGE and SELECT on them)`);
       }
       break;
     case 'restore-swap':
@@ -85,16 +85,11 @@ export const rolePrivilegesCheck = defineCheck({
           let unreadable: string[] = [];
           let unreadableCount = 0;
           if (needs.includes('backup') && !me.su) {
-            const result = await client.query<{ name: string; total: string }>(
-              `SELECT format('%I.%I', n.nspname, c.relname) AS name, count(*) OVER () AS total
-                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE c.relkind IN ('r', 'p', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-                  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-                  AND NOT has_table_privilege(c.oid, 'SELECT')
-                ORDER BY 1 LIMIT 3`,
-            );
-            unreadable = result.rows.map((row) => row.name);
-            unreadableCount = Number(result.rows[0]?.total ?? 0);
+            // The backup's own preflight, within the scope the backup will take (a configured target's preset and filters).
+            const [{ privilegeGaps }, { targetScope }] = await Promise.all([import('../../engine/backup/preflight.js'), import('../../config/presets.js')]);
+            const gaps = await privilegeGaps(client, where.otherDatabase ? undefined : targetScope(where.settings));
+            unreadable = gaps.slice(0, 3).map((gap) => (gap.kind === 'schema-usage' ? `schema ${gap.object}` : gap.object));
+            unreadableCount = gaps.length;
           }
           return { role: me.role, superuser: me.su, createdb: me.createdb, database: me.database, owner: me.owner, signalBackend: me.signal, unreadable, unreadableCount };
         },
