@@ -34,13 +34,14 @@ afterAll(async () => {
   if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Every table's rows as one order-independent digest, for comparing two databases. */
+/** Every table's rows as an order-independent digest, for comparing two databases. */
 const contents = (conn: ConnInfo) =>
   withClient(conn, async (client) => {
     const tables = await dumpedTables(client);
     const digests: Record<string, string> = {};
     for (const t of tables) {
-      const { rows } = await client.query<{ d: string }>(`SELECT md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS d FROM ${qualified(t)} x`);
+      // A sum of per-row hashes of the text form: order-independent without sorting 40 MB.
+      const { rows } = await client.query<{ d: string }>(`SELECT count(*) || ':' || coalesce(sum(hashtextextended(x::text, 7)), 0) AS d FROM ${qualified(t)} x`);
       digests[`${t.schema}.${t.table}`] = rows[0].d;
     }
     return digests;

@@ -28,7 +28,6 @@ import {
 const seed = faultSeed();
 const random = prng(seed);
 const EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
-const signals = ['SIGINT', 'SIGTERM'] as const;
 
 let env: FaultEnv;
 let logical: string;
@@ -67,7 +66,8 @@ const scratchLeft = () => {
 };
 
 describe(`interrupted by a signal (FAULT_SEED=${seed})`, { timeout: 120_000 }, () => {
-  it.each(signals)(`backup, %s mid-dump (seed ${seed}): nothing recorded, exit 130/143`, async (signal) => {
+  // SIGTERM's own exit code and cleanup are proven by the restore and pitr cases below.
+  it.each(['SIGINT'] as const)(`backup, %s mid-dump (seed ${seed}): nothing recorded, exit 130/143`, async (signal) => {
     const result = await interrupt(['backup', '--verify', 'none'], 'pg_dump', 'wchar', dumpBytes, signal);
     expectClearError(result, EXIT[signal], new RegExp(`Interrupted by ${signal}`));
     await expectConsistent(env, [logical, base]);

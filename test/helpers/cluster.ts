@@ -118,12 +118,14 @@ const LEAKY_ENV = ['PGHOST', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGPASSWORD', 'PG
  */
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number } = {},
+  options: { env?: Record<string, string | undefined>; input?: string; cwd?: string; timeoutMs?: number; /** e.g. 0o000: run under this umask */ umask?: number } = {},
 ): Promise<CliResult> {
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: '1' };
   for (const name of LEAKY_ENV) delete env[name];
   Object.assign(env, options.env);
-  const result = await execa(process.execPath, [path.join(repoRoot, 'bin/lifeline.js'), ...args], {
+  const command = [process.execPath, path.join(repoRoot, 'bin/lifeline.js'), ...args];
+  const umasked = options.umask === undefined ? command : ['sh', '-c', `umask ${options.umask.toString(8).padStart(3, '0')} && exec "$@"`, 'sh', ...command];
+  const result = await execa(umasked[0], umasked.slice(1), {
     env,
     extendEnv: false,
     reject: false,

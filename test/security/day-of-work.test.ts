@@ -11,10 +11,20 @@ import { findTool } from '../../src/postgres/tools.js';
 import { installArgvShims, type ArgvShims } from './argv-shims.js';
 
 /*
- * Issue #9, secrets: a role with a distinctive password, a realistic workflow through the built
- * CLI with that password in --db, and afterwards the password is in no file lifeline wrote (the
- * repository, LIFELINE_HOME), in no output, and in the argv of no child process (every pg tool,
- * zstd and tar run through shims that record their argv before exec'ing the real program).
+ * Issue #9, secrets and file modes, over one realistic day of work through the built CLI (one
+ * workflow serves both: it is the suite's most expensive).
+ *
+ * Secrets: a role with a distinctive password, in --db; afterwards the password is in no file
+ * lifeline wrote (the repository, LIFELINE_HOME), in no output, and in the argv of no child
+ * process (every pg tool, zstd and tar run through shims that record their argv before exec'ing
+ * the real program).
+ *
+ * File modes: every command runs under umask 000 (the most permissive), and so does the server,
+ * archiving through `lifeline wal-push`. Afterwards every file in the repository and the home is
+ * 0600 and every folder 0700. Disposable clusters (verify's) must be gone by then; the one
+ * exception is the o+x (search, not read) that lifeline adds to the folders above its clusters
+ * (home, data, scratch) so the postgres user can reach them. The repository is private even where
+ * the server's user writes into it (wal/).
  */
 const CANARY = `S3cr3t-canary-${randomBytes(6).toString('hex')}`;
 /** Characters that need escaping in a URL, a libpq conninfo string and a SQL literal. */
@@ -34,7 +44,7 @@ const outputs: { args: string[]; result: CliResult }[] = [];
 const urlFor = (password: string, database = 'shop') => `postgresql://canary:${encodeURIComponent(password)}@127.0.0.1:${pg.port}/${database}`;
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const result = await runCli(['--repo', repo, ...args], { env: { ...home.env, ...shims.env, ...env }, timeoutMs: 180_000 });
+  const result = await runCli(['--repo', repo, ...args], { env: { ...home.env, ...shims.env, ...env }, timeoutMs: 180_000, umask: 0o000 });
   outputs.push({ args, result });
   expect(result.stderr).not.toContain('internal error');
   return result;
@@ -47,9 +57,15 @@ beforeAll(async () => {
   base = await fs.promises.mkdtemp(path.join('/tmp', 'lifeline-secrets-'));
   repo = path.join(base, 'repo');
   await shareRepositoryWithServer(new LocalStore({ root: repo }), repo);
-  pg = await startTestCluster({
-    settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand({ repo }), max_wal_senders: 4 },
-  });
+  fs.rmSync(path.join(repo, 'lifeline.json')); // the CLI writes it, under its umask
+  const umask = process.umask(0); // the server, and so archive_command, inherit it
+  try {
+    pg = await startTestCluster({
+      settings: { wal_level: 'replica', archive_mode: 'on', archive_command: archiveCommand({ repo }), max_wal_senders: 4 },
+    });
+  } finally {
+    process.umask(umask);
+  }
   await createRole(pg, 'canary', PASSWORD, 'SUPERUSER');
   await seeded(pg, { database: 'shop', rows: 2000 });
   url = urlFor(PASSWORD);
@@ -86,8 +102,8 @@ function filesHolding(root: string): string[] {
   return hits;
 }
 
-describe('the password of the target', () => {
-  it('reaches no file, no output and no child argv through a full workflow', async () => {
+describe('a day of work', () => {
+  it('the password of the target reaches no file, no output and no child argv', async () => {
     const logical = await cli(['--db', url, '--json', 'backup', '--label', 'pre-deploy', '--reason', 'secrets test']);
     expect(logical.exitCode, logical.stderr).toBe(0);
     const logicalId = JSON.parse(logical.stdout).backup.id as string;
@@ -140,6 +156,7 @@ describe('the password of the target', () => {
     const viaEnv = await cli(['--target', 'prod', 'backup', '--verify', 'none'], { CANARY_PASSWORD: PASSWORD });
     expect(viaEnv.exitCode, viaEnv.stderr).toBe(0);
     expect((await cli(['config', 'get'])).exitCode).toBe(0);
+    expect((await cli(['--db', url, 'prune', '--yes'])).exitCode).toBe(0);
 
     // Now look everywhere.
     expect(filesHolding(repo)).toEqual([]);
@@ -155,4 +172,35 @@ describe('the password of the target', () => {
     const leaking = calls.filter((call) => call.argv.some((arg) => NEEDLES.some((needle) => arg.includes(needle))));
     expect(leaking).toEqual([]);
   }, 600_000);
+
+  it('leaves only 0600 files and 0700 folders, under umask 000', () => {
+    const entries = [...walk(home.home), ...walk(repo)];
+    // The ground was covered: conf, audit log, run state, maintenance state, and the repository's
+    // backups, verification records, WAL and audit copies.
+    const written = entries.map((e) => e.path);
+    for (const expected of [/\/config\/config\.json$/, /\/state\/audit\/.*\.jsonl$/, /\/state\/runs\/.*\.json$/, /\/state\/maintenance/, /\/repo\/wal\/0+1\/[0-9A-F]{24}/, /\/repo\/audit\/.*\.jsonl$/, /\/repo\/backups\/.*\/verify\/.*\.json$/, /\/repo\/lifeline\.json$/]) {
+      expect(written.some((p) => expected.test(p)), `nothing matched ${expected}: ${written.join(', ')}`).toBe(true);
+    }
+    const clusterParents = new Set([home.home, path.join(home.home, 'data'), path.join(home.home, 'data', 'scratch')]);
+    const allowed = (e: Entry) => (e.dir ? e.mode === 0o700 || (clusterParents.has(e.path) && e.mode === 0o701) : e.mode === 0o600);
+    const wrong = entries.filter((e) => !allowed(e)).map((e) => `${e.path} ${e.mode.toString(8)}`);
+    expect(wrong).toEqual([]);
+  });
 });
+
+interface Entry {
+  path: string;
+  mode: number;
+  dir: boolean;
+}
+
+function walk(root: string): Entry[] {
+  const out: Entry[] = [];
+  const visit = (p: string) => {
+    const stat = fs.lstatSync(p);
+    out.push({ path: p, mode: stat.mode & 0o7777, dir: stat.isDirectory() });
+    if (stat.isDirectory()) for (const name of fs.readdirSync(p)) visit(path.join(p, name));
+  };
+  visit(root);
+  return out;
+}
