@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { noDevtools, yogaWithoutFetch } from './bundle-plugins.mjs';
 import { stringWidthFast } from './string-width-fast.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,32 +32,6 @@ const keepModuleUrls = {
         contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(relative)}, import.meta.url).href`),
         loader: args.path.endsWith('.tsx') ? 'tsx' : 'ts',
       };
-    });
-  },
-};
-
-/** Ink imports react-devtools-core only in development; the production bundle never loads it. */
-const noDevtools = {
-  name: 'no-devtools',
-  setup(b) {
-    b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'empty' }));
-    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export default {};', loader: 'js' }));
-  },
-};
-
-/**
- * yoga-layout (Ink's layout engine) loads its embedded wasm through fetch() of a data: URL when a
- * global fetch exists, which loads Node's undici and percent-decodes 120 kB: ~80 ms of every
- * start-up here. Its own synchronous base64 path is used instead.
- */
-const yogaWithoutFetch = {
-  name: 'yoga-without-fetch',
-  setup(b) {
-    b.onLoad({ filter: /yoga-layout[/\\]dist[/\\]binaries[/\\]yoga-wasm-base64-esm\.js$/ }, async (args) => {
-      const text = await fs.promises.readFile(args.path, 'utf8');
-      const probe = '"function"!=typeof fetch';
-      if (!text.includes(probe)) throw new Error(`yoga-layout changed: ${probe} not found in ${args.path}`);
-      return { contents: text.replace(probe, 'true'), loader: 'js' };
     });
   },
 };
