@@ -106,13 +106,17 @@ export const configSchema = z
         lockWaitTimeoutSeconds: z.number().int().min(1).default(30),
         verifyAfter: z.union([verifyLevelSchema, z.literal('none')]).default('archive'),
         jobs: z.number().int().min(1).max(64).optional().describe('parallel pg_dump jobs for logical backups (directory format above 1; --jobs overrides)'),
+        rolePasswords: z
+          .boolean()
+          .default(false)
+          .describe("keep the roles' password hashes in globals.sql (needs an encrypted repository and a superuser; --role-passwords / --no-role-passwords override)"),
       })
       .strict()
       .refine((b) => b.compressionLevel === undefined || levelOk(b.compression, b.compressionLevel), {
         message: 'compressionLevel out of range for the codec (zstd 1-19, lz4 1-12, gzip 1-9, none takes no level)',
         path: ['compressionLevel'],
       })
-      .default({ compression: 'zstd', lockWaitTimeoutSeconds: 30, verifyAfter: 'archive' }),
+      .default({ compression: 'zstd', lockWaitTimeoutSeconds: 30, verifyAfter: 'archive', rolePasswords: false }),
     verify: z
       .object({
         assertions: z.array(assertionSchema).default([]),

@@ -18,6 +18,7 @@ interface BackupFlags {
   verbose?: boolean;
   verify?: string;
   waitLock?: string;
+  rolePasswords?: boolean;
 }
 
 export function registerBackup(program: Command, run: Run): void {
@@ -31,6 +32,8 @@ export function registerBackup(program: Command, run: Run): void {
     .option('--physical', 'a base backup of the whole cluster with pg_basebackup, for point-in-time recovery (label defaults to pitr)')
     .option('--jobs <n>', 'parallel pg_dump jobs: above 1, a directory-format dump stored file by file as each completes (default: the config\'s backup.jobs, else 1)')
     .option('--compress <codec[:level]>', 'zstd, lz4, gzip or none, with an optional level: zstd:3, gzip:6 (default: the config\'s backup.compression)')
+    .option('--role-passwords', "keep the roles' password hashes in globals.sql; needs an encrypted repository and a role that can read pg_authid (default: the config's backup.rolePasswords)")
+    .option('--no-role-passwords', 'leave the password hashes out even when backup.rolePasswords is set')
     .option('--wait-lock <seconds>', 'wait this long for another writer (backup, prune) to finish instead of refusing', '0')
     .addOption(new Option('--verify <level>', 'verify right after the backup (default: the config\'s backup.verifyAfter)').choices(['none', 'integrity', 'archive', 'restore', 'consistency']))
     .action(
@@ -46,16 +49,22 @@ export function registerBackup(program: Command, run: Run): void {
           ? parseCompression(flags.compress)
           : { algorithm: ctx.config.backup.compression, level: ctx.config.backup.compressionLevel };
         const waitLockMs = secondsFlag('--wait-lock', flags.waitLock ?? '0') * 1000;
-        const [{ logicalBackup }, { openRepository }, { operatorName }, path] = await Promise.all([
+        const rolePasswords = flags.rolePasswords ?? ctx.config.backup.rolePasswords;
+        if (flags.rolePasswords && flags.physical) {
+          throw new LifelineError('USAGE', '--role-passwords applies to logical backups; a base backup copies the whole cluster, pg_authid included.');
+        }
+        const [{ logicalBackup, UNREADABLE_PASSWORDS }, { openRepository }, { operatorName }, { refuseUnencryptedRolePasswords }, path] = await Promise.all([
           import('../../engine/backup/logical.js'),
           import('../../storage/open-repository.js'),
           import('../../engine/operator.js'),
+          import('../../engine/backup/globals.js'),
           import('node:path'),
         ]);
         const scratch = path.join(ctx.paths.data, 'scratch');
-        const target = await ctx.connect();
         const repoLocation = ctx.repo();
         const repo = await openRepository(repoLocation.url);
+        if (rolePasswords && !flags.physical) refuseUnencryptedRolePasswords(repo);
+        const target = await ctx.connect();
         ctx.out.note(`backing up ${target.label} into ${repo.store.location}`);
         const started = Date.now();
         const common = {
@@ -68,14 +77,23 @@ export function registerBackup(program: Command, run: Run): void {
           compressionLevel: compression.level,
           lockWaitMs: waitLockMs,
           signal: ctx.signal,
-          onProgress: (p: { message?: string }) => {
+          onProgress: (p: { phase?: string; message?: string }) => {
+            if (p.phase === 'warning') return; // said once, after the result
             if (p.message && (flags.verbose || !p.message.startsWith('dumping '))) ctx.out.note(p.message);
           },
         };
         const { manifest } = await (
           flags.physical
             ? (await import('../../engine/backup/physical.js')).physicalBackup(common)
-            : logicalBackup({ ...common, lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds, scope: targetScope(target.settings), preset: target.settings?.preset, jobs, stagingDir: scratch })
+            : logicalBackup({
+                ...common,
+                lockWaitTimeoutSeconds: ctx.config.backup.lockWaitTimeoutSeconds,
+                scope: targetScope(target.settings),
+                preset: target.settings?.preset,
+                jobs,
+                stagingDir: scratch,
+                rolePasswords,
+              })
         ).catch(async (error: Error) => {
           await notify(ctx, 'backup.failed', 'critical', `backup (${label}) of ${target.label} FAILED: ${error.message}`);
           throw error;
@@ -118,6 +136,9 @@ export function registerBackup(program: Command, run: Run): void {
             },
           );
         }
+        // Asked for but not readable: the backup is good, without what the operator asked for.
+        const passwordsMissing = manifest.extra?.rolePasswords === 'unreadable';
+        if (passwordsMissing) ctx.out.note(`warning: ${UNREADABLE_PASSWORDS}`);
         ctx.out.result({ backup: manifest, verification: verification ?? null });
         await notify(
           ctx,
@@ -128,7 +149,7 @@ export function registerBackup(program: Command, run: Run): void {
             : `backup ${manifest.id} complete (${formatBytes(size)}${verification ? `, verified at ${verification.passedLevel}` : ''})`,
           { id: manifest.id, label, sizeBytes: size },
         );
-        return verification && !verification.ok ? EXIT.failure : EXIT.ok;
+        return verification && !verification.ok ? EXIT.failure : passwordsMissing ? EXIT.warning : EXIT.ok;
       }),
     );
 }

@@ -17,7 +17,7 @@ import { refuseTransactionPooler } from '../../postgres/pooler.js';
 import { scopeArgs, tableDataInScope, type DumpScope, type PresetName } from '../../config/presets.js';
 import { installedExtensions } from './extensions.js';
 import { backupPreflight } from './preflight.js';
-import { storeGlobals } from './globals.js';
+import { canReadRolePasswords, refuseUnencryptedRolePasswords, storeGlobals, type RolePasswords } from './globals.js';
 import { dumpError, lockTimeout } from './dump-errors.js';
 import { checkStagingSpace, dumpDirectory, stagingEstimate, type DumpedObjects } from './directory-dump.js';
 import { compressionRecord } from './compression-record.js';
@@ -46,6 +46,12 @@ export interface LogicalBackupOptions {
   stagingDir?: string;
   /** The platform the target runs on (recorded, so a restore knows which schemas the platform owns). */
   preset?: PresetName;
+  /**
+   * Keep the roles' password hashes in globals.sql: refused (USAGE) unless the repository writes
+   * encrypted. A role that cannot read them (not superuser) gets a backup without them, recorded
+   * as `extra.rolePasswords: 'unreadable'` and reported through onProgress (phase 'warning').
+   */
+  rolePasswords?: boolean;
 }
 
 export interface LogicalBackupResult {
@@ -60,6 +66,7 @@ export interface LogicalBackupResult {
  */
 export async function logicalBackup(options: LogicalBackupOptions): Promise<LogicalBackupResult> {
   const { conn, repo, signal } = options;
+  if (options.rolePasswords) refuseUnencryptedRolePasswords(repo);
   const progress = throttle(options.onProgress);
   const startedAt = new Date();
   progress({ phase: 'connect', message: 'connecting to the database' });
@@ -70,6 +77,8 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
   try {
     await refuseTransactionPooler(client, 'a backup');
     await backupPreflight(client, { scope: options.scope });
+    const rolePasswords: RolePasswords = !options.rolePasswords ? 'omitted' : (await canReadRolePasswords(client)) ? 'included' : 'unreadable';
+    if (rolePasswords === 'unreadable') options.onProgress?.({ phase: 'warning', message: UNREADABLE_PASSWORDS });
     // Our own queries (sizes, row counts) must not queue behind DDL any longer than pg_dump would.
     await client.query(`SET lock_timeout = '${options.lockWaitTimeoutSeconds}s'`);
     // If we hang up early (pg_dump failed, Ctrl-C), the server stops our row counting promptly.
@@ -117,7 +126,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const fingerprinting = fingerprintTables(client, tables, { signal });
     fingerprinting.catch(() => undefined);
     // The roles (pg_dumpall, a separate process) are read while the dump streams, not after it.
-    const storingGlobals = storeGlobals(client, repo, id, { conn, major: facts.major, signal });
+    const storingGlobals = storeGlobals(client, repo, id, { conn, major: facts.major, signal, passwords: rolePasswords === 'included' });
     storingGlobals.catch(() => undefined);
 
     const dumped = await dumping;
@@ -154,6 +163,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
         ...(options.preset ? { preset: options.preset } : {}),
         extensions,
         globals: globals.method ?? globals.note,
+        rolePasswords: rolePasswords === 'included' && !globals.object ? 'unreadable' : rolePasswords,
       },
     };
     await repo.writeManifest(manifest);
@@ -174,6 +184,9 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     }
   }
 }
+
+export const UNREADABLE_PASSWORDS =
+  'role passwords were asked for, but this role cannot read pg_authid (only a superuser or a member of pg_read_all_data can): globals.sql holds the roles without passwords';
 
 /**
  * pg_dump -Fc into the store as one object, `data.dump<ext>`. zstd/lz4 start first and pg_dump

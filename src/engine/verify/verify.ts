@@ -273,9 +273,10 @@ async function createNeededExtensions(target: ConnInfo, manifest: Manifest): Pro
 }
 
 /**
- * The backup's roles (globals.sql, no passwords) created in the disposable cluster first: policies
- * and grants in the dump name them, and --no-owner/--no-privileges do not cover policies. Each
- * statement runs on its own so that roles the cluster already has (postgres) are no obstacle.
+ * The backup's roles (globals.sql) created in the disposable cluster first: policies and grants in
+ * the dump name them, and --no-owner/--no-privileges do not cover policies. Each statement runs on
+ * its own so that roles the cluster already has (postgres) are no obstacle. Password hashes
+ * (--role-passwords) are left out: the cluster needs none, and its log would keep a failed statement.
  */
 async function createRoles(repo: Repository, manifest: Manifest, server: ConnInfo, signal?: AbortSignal): Promise<void> {
   if (!manifest.objects.some((o) => o.name === 'globals.sql')) return;
@@ -284,7 +285,7 @@ async function createRoles(repo: Repository, manifest: Manifest, server: ConnInf
   const statements = Buffer.concat(chunks)
     .toString('utf8')
     .split(/;\s*\n/)
-    .map((statement) => statement.replace(/^\s*--.*$/gm, '').trim())
+    .map((statement) => statement.replace(/^\s*--.*$/gm, '').replace(/\s+PASSWORD\s+'(?:[^']|'')*'/gi, '').trim())
     .filter((statement) => /^(CREATE|ALTER|GRANT|COMMENT)\b/i.test(statement));
   const client = await connect(server);
   try {

@@ -64,6 +64,7 @@ export const backupAction = defineAction({
       // Like `lifeline backup`: a configured target's preset and include/exclude apply.
       preset: source.settings?.preset,
       scope: source.otherDatabase ? undefined : targetScope(source.settings),
+      rolePasswords: config.backup.rolePasswords,
       signal,
       onProgress,
     });
