@@ -39,7 +39,7 @@ const keepModuleUrls = {
 await fs.promises.rm(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { main: 'src/cli/main.ts', home: 'src/cli/home.ts' },
+  entryPoints: { main: 'src/cli/main.ts', home: 'src/cli/home.ts', wal: 'src/cli/commands/wal.ts' },
   outdir,
   bundle: true,
   splitting: true,
