@@ -1,4 +1,5 @@
 import { backupAction } from './actions/backup.js';
+import { instanceRecordAction } from './actions/instance-record.js';
 import { maintenanceOffAction, maintenanceOnAction } from './actions/maintenance.js';
 import { pitrRestoreAction, walCheckAction } from './actions/pitr.js';
 import { restoreAction } from './actions/restore.js';
@@ -35,6 +36,7 @@ export function createBuiltinRegistry(): Registry {
     .addAction(sandboxDestroyAction)
     .addAction(pitrRestoreAction)
     .addAction(walCheckAction)
+    .addAction(instanceRecordAction)
     .addCheck(databaseReachableCheck)
     .addCheck(sqlAssertCheck)
     .addCheck(rolePrivilegesCheck)

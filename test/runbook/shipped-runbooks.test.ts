@@ -19,7 +19,7 @@ const registry = createBuiltinRegistry();
 describe('the shipped runbooks', () => {
   it('all load, every step explains itself, and runbook.schema.json is what `runbooks schema` prints', async () => {
     const files = runbookFiles([{ dir: shippedRunbookDir(), source: 'shipped' }]);
-    expect(files.map((file) => file.name).sort()).toEqual(['drill', 'full-recovery', 'pitr', 'pre-deploy-backup', 'verify-backup']);
+    expect(files.map((file) => file.name).sort()).toEqual(['drill', 'full-recovery', 'pitr', 'pre-deploy-backup', 'provider-pitr', 'verify-backup']);
     for (const file of files) {
       const { runbook } = loadRunbookFile(file.file, registry);
       for (const step of runbook.steps) expect(step.explain, `${file.name}: ${step.id}`).toBeTruthy();

@@ -16,7 +16,7 @@ import { colors } from '../theme.js';
 export type HomeChoice = { kind: 'runbook'; id: string } | { kind: 'backups' } | { kind: 'status' } | { kind: 'audit' } | { kind: 'quit' };
 
 /** Shipped runbooks in the order people under stress look for them. */
-const PREFERRED = ['full-recovery', 'pitr', 'drill', 'pre-deploy-backup', 'verify-backup'];
+const PREFERRED = ['full-recovery', 'pitr', 'provider-pitr', 'drill', 'pre-deploy-backup', 'verify-backup'];
 
 export function orderRunbooks(runbooks: RunbookSummary[]): RunbookSummary[] {
   const rank = (r: RunbookSummary) => {
