@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cluster.js';
+import { execa } from 'execa';
 import { followingSegments, segmentSizeOf, spoolDir } from '../../src/engine/wal/spool.js';
+import { restoreCommand } from '../../src/engine/wal/command.js';
 import { DEFAULT_SEGMENT_SIZE } from '../../src/engine/wal/names.js';
 
 /*
@@ -35,6 +37,10 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** restore_command as PostgreSQL runs it: through /bin/sh, in the data directory, %f and %p filled in. */
+const restore = (dir: string, repository: string, name: string) =>
+  execa('/bin/sh', ['-c', restoreCommand({ repo: repository }).replace(/%f/g, name).replace(/%p/g, 'pg_wal/RECOVERYXLOG')], { cwd: dir, reject: false });
 
 const fetch = (name: string, extra: string[] = []) => runCli(['wal-fetch', '--repo', repo, ...extra, name, 'pg_wal/RECOVERYXLOG'], { cwd: dataDir });
 const fetched = () => fs.readFileSync(path.join(dataDir, 'pg_wal/RECOVERYXLOG'));
@@ -102,5 +108,53 @@ describe('wal-fetch read-ahead', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(fs.existsSync(path.join(other, 'pg_wal', '.lifeline-prefetch'))).toBe(false);
     expect((await runCli(['wal-fetch', '--repo', repo, '--read-ahead', 'lots', segments[0], 'pg_wal/RECOVERYXLOG'], { cwd: other })).exitCode).toBe(126);
+  });
+
+  it('restore_command takes a spooled segment with one mv, without starting wal-fetch; anything else goes to wal-fetch', async () => {
+    const dir = path.join(root, 'data-shell');
+    fs.mkdirSync(path.join(dir, 'pg_wal'), { recursive: true });
+    const gone = path.join(root, 'no-such-repo');
+    const spool = spoolDir(path.join(dir, 'pg_wal/RECOVERYXLOG'), gone);
+    fs.mkdirSync(spool, { recursive: true });
+    fs.writeFileSync(path.join(spool, segments[1]), contents.get(segments[1])!);
+    // The repository does not exist: only the spool can have answered.
+    const taken = await restore(dir, gone, segments[1]);
+    expect(taken.exitCode, taken.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'pg_wal/RECOVERYXLOG')).equals(contents.get(segments[1])!)).toBe(true);
+    expect(fs.existsSync(path.join(spool, segments[1]))).toBe(false);
+    // Not spooled: wal-fetch answers, and a missing repository stops recovery (126).
+    const missing = await restore(dir, gone, segments[2]);
+    expect(missing.exitCode).toBe(126);
+    expect(missing.stderr).toMatch(/No lifeline repository/);
+  });
+
+  it('one prefetcher keeps its window moving while recovery takes segments, then stops at the end of the archive', async () => {
+    const run = Array.from({ length: 10 }, (_, i) => `0000000100000000000000${(0x20 + i).toString(16).toUpperCase()}`);
+    const source = path.join(root, 'source-run');
+    fs.mkdirSync(source);
+    for (const name of run) {
+      contents.set(name, segmentBytes());
+      fs.writeFileSync(path.join(source, name), contents.get(name)!);
+      expect((await runCli(['wal-push', '--repo', repo, name], { cwd: source })).exitCode).toBe(0);
+    }
+    const dir = path.join(root, 'data-run');
+    fs.mkdirSync(path.join(dir, 'pg_wal'), { recursive: true });
+    const spool = spoolDir(path.join(dir, 'pg_wal/RECOVERYXLOG'), repo);
+    const lock = path.join(spool, '.prefetcher');
+    const first = await runCli(['wal-fetch', '--repo', repo, '--read-ahead', '3', run[0], 'pg_wal/RECOVERYXLOG'], { cwd: dir });
+    expect(first.exitCode, first.stderr).toBe(0);
+    await waitFor(() => fs.existsSync(lock), 'the prefetcher to start');
+    const prefetcher = fs.readFileSync(lock, 'utf8');
+    for (const name of run.slice(1)) {
+      await waitFor(() => fs.existsSync(path.join(spool, name)), `${name} in the spool`);
+      // Never more than the window ahead of what recovery has taken.
+      expect(fs.readdirSync(spool).filter((f) => !f.startsWith('.')).length).toBeLessThanOrEqual(3);
+      const taken = await restore(dir, repo, name);
+      expect(taken.exitCode, taken.stderr).toBe(0);
+      expect(fs.readFileSync(path.join(dir, 'pg_wal/RECOVERYXLOG')).equals(contents.get(name)!)).toBe(true);
+    }
+    // The same prefetcher served the whole run, and left when the archive had no more.
+    expect(fs.existsSync(lock) ? fs.readFileSync(lock, 'utf8') : prefetcher).toBe(prefetcher);
+    await waitFor(() => !fs.existsSync(lock), 'the prefetcher to stop at the end of the archive');
   });
 });

@@ -7,7 +7,7 @@ import { createOutput, reportError, type Output } from '../output.js';
 import { spawn } from 'node:child_process';
 import { lifelineArgv } from '../../engine/wal/command.js';
 import { parseWalName } from '../../engine/wal/names.js';
-import { DEFAULT_READ_AHEAD, followingSegments, prefetcherRunning, segmentSizeOf, spoolDir, takeFromSpool } from '../../engine/wal/spool.js';
+import { DEFAULT_READ_AHEAD, followingSegments, prefetcherRunning, segmentSizeOf, spoolDir, takeFromSpool, takeWhenSpooled } from '../../engine/wal/spool.js';
 import { parseCompression } from '../../engine/compress/spec.js';
 import { walCompressionFor } from '../../engine/wal/object-format.js';
 
@@ -34,6 +34,8 @@ interface WalFlags {
   keyring?: string;
   /** wal-fetch: segments to fetch ahead into the spool (0: none). */
   readAhead?: string;
+  /** wal-prefetch: the WAL segment size, to name the segments after its first window. */
+  segmentSize?: string;
   json?: boolean;
 }
 
@@ -64,6 +66,7 @@ export function registerWal(program: Command, run: Run): void {
     .description('the background read-ahead that wal-fetch starts (not for direct use)')
     .option('--key-file <file>', 'the current encryption key')
     .option('--keyring <file>', 'older keys, one a line')
+    .option('--segment-size <bytes>', 'the WAL segment size')
     .action(run<WalFlags>(async (ctx, flags, [spool, ...names]) => walPrefetchCommand({ repo: ctx.repo().url, spool, names: names.flat(), flags })));
 }
 
@@ -75,7 +78,7 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const flags: WalFlags = {};
   const positional: string[] = [];
-  const withValue = new Set(['--repo', '--db', '--target', '--compress', '--key-file', '--keyring', '--read-ahead']);
+  const withValue = new Set(['--repo', '--db', '--target', '--compress', '--key-file', '--keyring', '--read-ahead', '--segment-size']);
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i];
     if (token === '--') {
@@ -93,6 +96,7 @@ export async function walFastPath(argv: string[], env: NodeJS.ProcessEnv = proce
         if (flag === '--key-file') flags.keyFile = value;
         if (flag === '--keyring') flags.keyring = value;
         if (flag === '--read-ahead') flags.readAhead = value;
+        if (flag === '--segment-size') flags.segmentSize = value;
         continue;
       }
       if (flag === '--json') flags.json = true;
@@ -237,7 +241,7 @@ async function walFetchCommand(options: { repo: string; name: string; dest: stri
   }
   const spool = readAhead > 0 && parseWalName(options.name)?.kind === 'segment' ? spoolDir(options.dest, options.repo) : undefined;
   try {
-    if (spool && (await takeFromSpool(spool, options.name, options.dest))) {
+    if (spool && ((await takeFromSpool(spool, options.name, options.dest)) || (await takeWhenSpooled(spool, options.name, options.dest)))) {
       out.result({ walFetch: { found: true, name: options.name, from: 'read-ahead' } });
       startPrefetcher(options, spool, readAhead);
       return EXIT.ok;
@@ -268,10 +272,11 @@ async function walFetchCommand(options: { repo: string; name: string; dest: stri
  */
 function startPrefetcher(options: { repo: string; name: string; dest: string; flags: WalFlags }, spool: string, readAhead: number): void {
   if (prefetcherRunning(spool)) return;
-  const names = followingSegments(options.name, readAhead, segmentSizeOf(options.dest));
+  const segmentSize = segmentSizeOf(options.dest);
+  const names = followingSegments(options.name, readAhead, segmentSize);
   const keys = [...(options.flags.keyFile ? ['--key-file', path.resolve(options.flags.keyFile)] : []), ...(options.flags.keyring ? ['--keyring', path.resolve(options.flags.keyring)] : [])];
   try {
-    spawn(...lifelineArgvSpawn(['wal-prefetch', '--repo', options.repo, ...keys, spool, ...names]), { detached: true, stdio: 'ignore' }).unref();
+    spawn(...lifelineArgvSpawn(['wal-prefetch', '--repo', options.repo, ...keys, '--segment-size', String(segmentSize), spool, ...names]), { detached: true, stdio: 'ignore' }).unref();
   } catch {
     // No read-ahead then; every file is still fetched in the foreground.
   }
@@ -287,7 +292,8 @@ async function walPrefetchCommand(options: { repo: string; spool: string; names:
     const { prefetch } = await import('../../engine/wal/prefetch.js');
     const store = await openWalStore(options.repo);
     const keyring = await walKeyring(options.flags);
-    await prefetch({ store, keyring, spool: options.spool, names: options.names.filter((name) => parseWalName(name)?.kind === 'segment') });
+    const segmentSize = options.flags.segmentSize === undefined ? undefined : Number(options.flags.segmentSize);
+    await prefetch({ store, keyring, spool: options.spool, names: options.names.filter((name) => parseWalName(name)?.kind === 'segment'), segmentSize });
     return EXIT.ok;
   } catch {
     // Nobody reads a detached prefetcher's output: the foreground wal-fetch reports failures.

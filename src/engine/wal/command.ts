@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SPOOL_FOLDER, spoolId } from './spool.js';
 
 /**
  * The commands PostgreSQL runs (archive_command, restore_command). The server runs them through
@@ -32,9 +33,18 @@ export function archiveCommand(options: { repo: string; compression?: string } &
   return `${words.map(shellWord).join(' ')} %p`;
 }
 
+/**
+ * wal-fetch, behind a shell test for the read-ahead spool: a segment the prefetcher already
+ * fetched and checked (spool.ts) is taken with one `mv`, without starting node, which would cost
+ * more than the replay of the segment. Anything else (no spool, not spooled yet, a history
+ * file, a failed mv) goes to wal-fetch, which answers as restore_command must.
+ */
 export function restoreCommand(options: { repo: string } & CommandKeys): string {
   const words = [...lifelineArgv(), 'wal-fetch', '--repo', options.repo, ...keyArgs(options)];
-  return `${words.map(shellWord).join(' ')} %f %p`;
+  // The id is taken from the location as wal-fetch resolves it (an absolute path, or the URL).
+  const location = options.repo.startsWith('s3://') ? options.repo : path.resolve(options.repo);
+  const spooled = `pg_wal/${SPOOL_FOLDER}/${spoolId(location)}/%f`;
+  return `if [ -f ${spooled} ] && mv -f ${spooled} %p 2>/dev/null; then exit 0; fi; exec ${words.map(shellWord).join(' ')} %f %p`;
 }
 
 function keyArgs(keys: CommandKeys): string[] {

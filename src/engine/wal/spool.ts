@@ -17,13 +17,39 @@ const LOCK = '.prefetcher';
 
 /** <dir of %p>/.lifeline-prefetch/<repository id>: on pg_wal's file system, so taking a file is a rename. */
 export function spoolDir(dest: string, repoLocation: string): string {
-  const id = createHash('sha256').update(repoLocation).digest('hex').slice(0, 12);
-  return path.join(path.dirname(path.resolve(dest)), '.lifeline-prefetch', id);
+  return path.join(path.dirname(path.resolve(dest)), SPOOL_FOLDER, spoolId(repoLocation));
+}
+
+export const SPOOL_FOLDER = '.lifeline-prefetch';
+
+/** Several repositories may feed one recovery (a copy, a second archive): one spool each. */
+export function spoolId(repoLocation: string): string {
+  return createHash('sha256').update(repoLocation).digest('hex').slice(0, 12);
+}
+
+/**
+ * Waits while the prefetcher is fetching `name` (its temporary file is in the spool), then takes
+ * it: fetching it a second time in the foreground would only compete with it. False when the
+ * prefetcher is not fetching it, or gave up.
+ */
+export async function takeWhenSpooled(spool: string, name: string, dest: string, timeoutMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const fetching = () => {
+    try {
+      return fs.readdirSync(spool).some((entry) => entry.startsWith(`.${name}.lifeline-`));
+    } catch {
+      return false;
+    }
+  };
+  while (fetching() && prefetcherRunning(spool) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return takeFromSpool(spool, name, dest);
 }
 
 /** The spool root under a data directory (lifeline pitr removes it once recovery is over). */
 export function spoolRoot(dataDir: string): string {
-  return path.join(dataDir, 'pg_wal', '.lifeline-prefetch');
+  return path.join(dataDir, 'pg_wal', SPOOL_FOLDER);
 }
 
 /** Creates the spool's two folders inside an existing pg_wal; false when pg_wal is gone. */
