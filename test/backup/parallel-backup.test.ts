@@ -97,6 +97,7 @@ describe('lifeline backup --jobs 2', () => {
     const staging = path.join(scratch, 'killed-staging');
     const repo = await openRepository(dir);
     let killed = false;
+    let tablesStarted = 0;
     const attempt = logicalBackup({
       conn: shop,
       repo,
@@ -107,8 +108,10 @@ describe('lifeline backup --jobs 2', () => {
       jobs: 2,
       stagingDir: staging,
       onProgress: (p) => {
-        // The first stored bytes: a small table's file is in the repository, notes is still being dumped.
-        if (p.phase === 'dump' && (p.bytes ?? 0) > 0 && !killed) {
+        // pg_dump -j starts the largest table (notes) first; by the third table started, a small
+        // table's file is done while notes is still being dumped. (Table messages are never
+        // throttled, unlike byte counts, so the kill is not late.)
+        if (p.phase === 'dump' && p.message?.startsWith('dumping ') && ++tablesStarted === 3 && !killed) {
           killed = true;
           void ownPgDumps().then((pids) => pids.forEach((pid) => process.kill(pid, 'SIGKILL')));
         }

@@ -111,7 +111,7 @@ steps:
     })()!;
     expect(error).toBeInstanceOf(RunbookInvalidError);
     expect(error.exitCode).toBe(2);
-    expect(error.message).toBe(`Invalid runbook: ${file}:6:13: steps[0].action: unknown action "nope" (known: backup, count, emit, flaky, maintenance.off, maintenance.on, pitr.restore, restore, sandbox.create, sandbox.destroy, shell, sql.assert, verify, wait, wal.check)`);
+    expect(error.message).toBe(`Invalid runbook: ${file}:6:13: steps[0].action: unknown action "nope" (known: backup, count, emit, flaky, instance.record, maintenance.off, maintenance.on, pitr.restore, restore, sandbox.create, sandbox.destroy, shell, sql.assert, verify, wait, wal.check)`);
   });
 
   it('finds runbooks by id in the user folder before the shipped one', () => {
