@@ -89,7 +89,9 @@ describe('PITR checks and the pitr runbook against an archiving cluster', () => 
   it('the pitr runbook recovers exactly the state at the target into a new database and measures RPO against it', async () => {
     const loaded = loadRunbookFile(path.join(shippedRunbookDir(), 'pitr.yaml'), registry);
     const to = normalizeParam('to', loaded.runbook.params.to, target);
-    const answers = scripted([(request) => ({ type: 'typed', text: request.kind === 'typed' ? request.expected : '' }), { type: 'yes' }]);
+    // A failed step asks for a decision: abort, so that ran.error shows the step's own error.
+    const orAbort = (answer: { type: 'yes' }) => (request: { kind: string }) => (request.kind === 'decision' ? { type: 'abort' as const, reason: 'test: step failed' } : answer);
+    const answers = scripted([(request) => ({ type: 'typed', text: request.kind === 'typed' ? request.expected : '' }), orAbort({ type: 'yes' })]);
     const ran = await runRunbook({
       loaded,
       registry,
@@ -99,7 +101,7 @@ describe('PITR checks and the pitr runbook against an archiving cluster', () => 
       target: { name: 'app', database: 'app', sandbox: false, label: 'test app' },
       services: servicesFor(appConn),
     });
-    expect(ran.error).toBeUndefined();
+    expect(ran.error, JSON.stringify(ran.events.filter((e) => e.kind === 'attempt-failed'))).toBeUndefined();
     expect(ran).toMatchObject({ outcome: 'succeeded', exitCode: 0 });
     expect(answers.asked.map((request) => request.kind)).toEqual(['typed', 'manual']);
     const rows = await sql<{ phase: string }>({ ...appConn, database: 'app_at_t' }, 'SELECT phase FROM items');
