@@ -434,8 +434,9 @@ export class Repository {
     if (keys.includes(manifest)) await this.store.delete([manifest]);
     const rest = keys.filter((key) => key !== manifest && key !== reservation);
     if (rest.length > 0) await this.store.delete(rest);
-    // A killed backup also leaves its unfinished upload (possibly gigabytes) behind.
-    await this.store.deletePartial(backupPrefix(id), { olderThan: new Date() });
+    // A killed backup also leaves its unfinished upload (possibly gigabytes) behind. Any age: a
+    // cutoff of "now" missed one written in the same millisecond (file times are whole ms here).
+    await this.store.deletePartial(backupPrefix(id), { olderThan: new Date(Date.now() + 60_000) });
     if (keys.includes(reservation)) await this.store.delete([reservation]);
     return { deleted: keys };
   }
