@@ -7,7 +7,7 @@ import { createOutput, reportError, type Output } from '../output.js';
 import { spawn } from 'node:child_process';
 import { lifelineArgv } from '../../engine/wal/command.js';
 import { parseWalName } from '../../engine/wal/names.js';
-import { DEFAULT_READ_AHEAD, followingSegments, prefetcherRunning, segmentSizeOf, spoolDir, takeFromSpool, takeWhenSpooled } from '../../engine/wal/spool.js';
+import { DEFAULT_READ_AHEAD, followingSegments, prefetcherRunning, segmentSizeOf, spoolDir, takeWhenSpooled } from '../../engine/wal/spool.js';
 import { parseCompression } from '../../engine/compress/spec.js';
 import { walCompressionFor } from '../../engine/wal/object-format.js';
 
@@ -241,7 +241,7 @@ async function walFetchCommand(options: { repo: string; name: string; dest: stri
   }
   const spool = readAhead > 0 && parseWalName(options.name)?.kind === 'segment' ? spoolDir(options.dest, options.repo) : undefined;
   try {
-    if (spool && ((await takeFromSpool(spool, options.name, options.dest)) || (await takeWhenSpooled(spool, options.name, options.dest)))) {
+    if (spool && (await takeWhenSpooled(spool, options.name, options.dest))) {
       out.result({ walFetch: { found: true, name: options.name, from: 'read-ahead' } });
       startPrefetcher(options, spool, readAhead);
       return EXIT.ok;

@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LifelineError, abortError, isLifelineError, throwIfAborted } from '../../errors.js';
@@ -17,6 +15,7 @@ import { restoreCommand } from '../wal/command.js';
 import { stopPrefetchers } from '../wal/spool.js';
 import { startTarExtract } from './tar-extract.js';
 import type { TargetTime } from './time.js';
+import { hashMeter } from '../hash-meter.js';
 
 export interface RecoverOptions {
   repo: Repository;
@@ -132,13 +131,7 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
 async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: string, signal?: AbortSignal): Promise<void> {
   const object = backup.objects.find((o) => o.name.startsWith('base.tar'));
   if (!object) throw new LifelineError('REPO_CORRUPT', `Backup ${backup.id} has no base.tar object`);
-  const hash = createHash('sha256');
-  const hasher = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
+  const meter = hashMeter();
   const corrupt = (why: string) =>
     new LifelineError('REPO_CORRUPT', `Base backup ${backup.id}: ${object.name} is corrupt (${why})`, {
       hint: 'The stored backup changed since it was taken; the partly extracted copy was removed. Use another base backup (`lifeline list`).',
@@ -153,7 +146,7 @@ async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: st
   const tar = startTarExtract(dataDir, signal);
   const decrypt = repo.decrypting(key, { encrypted: backup.encryption !== undefined });
   try {
-    await Promise.all([pipeline(await repo.store.get(key, { signal }), hasher, decrypt, decompress, tar.sink), done]);
+    await Promise.all([pipeline(await repo.store.get(key, { signal }), meter.stream, decrypt, decompress, tar.sink), done]);
   } catch (error) {
     tar.stop();
     await tar.result;
@@ -165,7 +158,7 @@ async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: st
   const extracted = await tar.result;
   if (signal?.aborted) throw abortError(signal);
   // Checked before tar's outcome: a damaged object can decompress into bytes tar rejects.
-  const sha256 = hash.digest('hex');
+  const sha256 = meter.digest();
   if (sha256 !== object.sha256) throw corrupt(`sha256 ${sha256}, the manifest says ${object.sha256}`);
   if (!extracted.ok) throw new LifelineError('PITR_FAILED', `tar could not extract ${object.name}: ${extracted.detail}`, { hint: 'Check free space and permissions where the data directory goes.' });
   fs.chmodSync(dataDir, 0o700);

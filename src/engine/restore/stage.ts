@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifelineError, abortError } from '../../errors.js';
 import { ensureDir, freeBytes } from '../../fs-util.js';
@@ -16,6 +15,7 @@ import { workQueue } from '../work-queue.js';
 import { makeScratchDir, scratchError } from '../scratch.js';
 import { rangedRead } from './ranged-read.js';
 import { dumpObject } from './stream-dump.js';
+import { hashMeter } from '../hash-meter.js';
 
 /** custom: one `data.dump<ext>` object; directory: `dump/<file><ext>` objects (pg_dump -Fd -j). */
 export type DumpFormat = 'custom' | 'directory';
@@ -164,23 +164,14 @@ async function stageDirectoryObjects(options: StageOptions, dir: string, objects
 async function storeLocally(options: StageOptions, object: StoredObject, source: Readable, file: string): Promise<void> {
   const { repo, manifest, signal } = options;
   const decrypt = repo.decrypting(repo.backupKey(manifest.id, object.name), { encrypted: manifest.encryption !== undefined });
-  const hash = createHash('sha256');
-  let size = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      size += chunk.length;
-      hash.update(chunk);
-      options.onBytes(chunk.length);
-      callback(null, chunk);
-    },
-  });
+  const meter = hashMeter((bytes) => options.onBytes(bytes));
   const codec = keptCompressed(manifest, object) ? 'none' : compressionOfName(object.name);
   if (codec === 'zstd' || codec === 'lz4') {
     // The codec writes the file itself: the plain bytes never pass through Node.
     const handle = await fs.promises.open(file, 'w', 0o600);
     try {
       const child = spawnCodec(codec, codecArgs(codec, 'decompress'), { signal, stdout: handle.fd, failureCode: 'REPO_CORRUPT' });
-      const [piped, decoded] = await Promise.allSettled([pipeline(source, meter, decrypt, child.input!, { signal }), child.done]);
+      const [piped, decoded] = await Promise.allSettled([pipeline(source, meter.stream, decrypt, child.input!, { signal }), child.done]);
       // The codec gone first (a full disk, damaged input): its own words say why, our EPIPE does not.
       const codecFirst = piped.status === 'rejected' && ['EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'].includes(String((piped.reason as { code?: string }).code));
       if (decoded.status === 'rejected' && (codecFirst || piped.status === 'fulfilled')) throw decoded.reason;
@@ -190,9 +181,10 @@ async function storeLocally(options: StageOptions, object: StoredObject, source:
     }
   } else {
     const { stream, done } = decompressor(codec).create(signal);
-    await Promise.all([pipeline(source, meter, decrypt, stream, fs.createWriteStream(file, { mode: 0o600 }), { signal }), done]);
+    await Promise.all([pipeline(source, meter.stream, decrypt, stream, fs.createWriteStream(file, { mode: 0o600 }), { signal }), done]);
   }
-  const sha256 = hash.digest('hex');
+  const { size } = meter;
+  const sha256 = meter.digest();
   if (size !== object.size || sha256 !== object.sha256) {
     throw new LifelineError('RESTORE_FAILED', `${object.name} changed in the repository during the restore (${size} bytes, sha256 ${sha256}; manifest ${object.size} bytes, ${object.sha256})`, {
       hint: 'Something is writing into the repository; run `lifeline verify` on the backup.',

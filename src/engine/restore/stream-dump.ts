@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Manifest, StoredObject } from '../../storage/manifest.js';
 import type { Repository } from '../../storage/repository.js';
 import { decompressor } from '../compress/codec.js';
 import type { ProgressCallback } from '../progress.js';
+import { hashMeter } from '../hash-meter.js';
 
 export interface StreamedObject {
   object: StoredObject;
@@ -38,21 +38,12 @@ export async function streamDump(options: {
   const key = repo.backupKey(manifest.id, object.name);
   const source: Readable = await repo.store.get(key, { signal });
   const decrypt = repo.decrypting(key, { encrypted: manifest.encryption !== undefined });
-  const hash = createHash('sha256');
-  let size = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      size += chunk.length;
-      hash.update(chunk);
-      onProgress?.({ phase: 'read', bytes: size, totalBytes: object.size });
-      callback(null, chunk);
-    },
-  });
+  const meter = hashMeter((_bytes, total) => onProgress?.({ phase: 'read', bytes: total, totalBytes: object.size }));
   if (options.compressed) {
-    await pipeline(source, meter, decrypt, sink, { signal });
+    await pipeline(source, meter.stream, decrypt, sink, { signal });
   } else {
     const { stream: decompress, done } = decompressor(manifest.compression.algorithm).create(signal);
-    await Promise.all([pipeline(source, meter, decrypt, decompress, sink, { signal }), done]);
+    await Promise.all([pipeline(source, meter.stream, decrypt, decompress, sink, { signal }), done]);
   }
-  return { object, size, sha256: hash.digest('hex') };
+  return { object, size: meter.size, sha256: meter.digest() };
 }

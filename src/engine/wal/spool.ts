@@ -28,9 +28,9 @@ export function spoolId(repoLocation: string): string {
 }
 
 /**
- * Waits while the prefetcher is fetching `name` (its temporary file is in the spool), then takes
- * it: fetching it a second time in the foreground would only compete with it. False when the
- * prefetcher is not fetching it, or gave up.
+ * Takes `name` from the spool, first waiting while the prefetcher is fetching it (its temporary
+ * file is in the spool): fetching it a second time in the foreground would only compete with it.
+ * False when it is not there and not on its way, or the prefetcher gave up.
  */
 export async function takeWhenSpooled(spool: string, name: string, dest: string, timeoutMs = 60_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
