@@ -153,6 +153,11 @@ async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: st
     if (signal?.aborted) throw abortError(signal);
     // A damaged stream fails in the decompressor (or decryption) before the hash is complete.
     if (isLifelineError(error) && ['TOOL_FAILED', 'REPO_CORRUPT', 'DECRYPT_FAILED'].includes(error.code)) throw corrupt(error.message);
+    // The decompressor left first (damaged input): our write into it broke; its own words say why.
+    const code = (error as { code?: string } | null)?.code;
+    if (code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+      throw corrupt(await done.then(() => 'the decompressor stopped reading', (failure: Error) => failure.message));
+    }
     throw error;
   }
   const extracted = await tar.result;
