@@ -5,6 +5,7 @@ import { connect } from '../../postgres/client.js';
 import { dbnameArg, describeConn, toolEnv, withDatabase, type ConnInfo } from '../../postgres/conninfo.js';
 import { findTool } from '../../postgres/tools.js';
 import { quoteIdent } from '../backup/fingerprint.js';
+import { pipeChild } from '../child-pipe.js';
 import type { ProgressCallback } from '../progress.js';
 import { validateName } from '../../postgres/names.js';
 
@@ -79,13 +80,12 @@ export async function carryDatabase(options: {
       cancelSignal: signal,
       reject: false,
     });
-    dump.stdout!.pipe(restore.stdin!);
-    restore.stdin!.on('error', () => undefined);
+    const pipe = pipeChild(dump, restore);
     const lines: string[] = [];
     readline.createInterface({ input: restore.stderr! }).on('line', (line) => lines.push(line));
     const [dumped, restored] = await Promise.all([dump, restore]);
     if (signal?.aborted) throw abortError(signal);
-    if (dumped.exitCode !== 0) {
+    if (dumped.exitCode !== 0 && !pipe.stoppedProducer()) {
       throw new LifelineError('PITR_FAILED', `pg_dump of the recovered "${source.database}" failed: ${String(dumped.stderr).trim().split('\n').pop()}`, {
         hint: 'Does that database exist at the target time? The recovered cluster holds every database of the server.',
       });

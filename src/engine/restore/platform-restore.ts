@@ -6,6 +6,7 @@ import { LifelineError, abortError } from '../../errors.js';
 import { toolEnv, type ConnInfo } from '../../postgres/conninfo.js';
 import type { PgTool } from '../../postgres/tools.js';
 import type { ProgressCallback } from '../progress.js';
+import { pipeChild } from '../child-pipe.js';
 import { platformEpilogue, platformPrelude, type PlatformPlan } from './platform.js';
 
 /**
@@ -62,8 +63,7 @@ export async function runPlatformRestore(options: {
       ['--no-psqlrc', '--quiet', '--set=ON_ERROR_STOP=1', '--command=BEGIN', `--file=${files.preData}`, `--file=${files.prelude}`, '--file=-'],
       { env: toolEnv(options.conn), extendEnv: false, stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', cancelSignal: signal, reject: false },
     );
-    psql.stdin!.on('error', () => undefined);
-    rows.stdout!.pipe(psql.stdin!, { end: false });
+    const pipe = pipeChild(rows, psql, { end: false });
     const [generated] = await Promise.all([rows, finished(rows.stdout!).catch(() => undefined)]);
     if (generated.exitCode === 0 && !signal?.aborted) psql.stdin!.end(`\n${platformEpilogue(options.plan)}COMMIT;\n`);
     else psql.stdin!.end();
@@ -75,7 +75,7 @@ export async function runPlatformRestore(options: {
         hint: 'The transaction was rolled back: the target is as it was before this step.',
       });
     }
-    if (generated.exitCode !== 0) {
+    if (generated.exitCode !== 0 && !pipe.stoppedProducer()) {
       throw new LifelineError('RESTORE_FAILED', `pg_restore failed (exit ${generated.exitCode}${errors.length ? `: ${errors[0]}` : ''}); nothing was committed.`, {
         hint: 'The transaction was rolled back: the target is as it was before this step.',
       });
