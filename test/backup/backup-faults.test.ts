@@ -54,13 +54,30 @@ describe('a backup that fails part-way', () => {
   it('leaves no manifest and nothing visible when pg_dump is killed mid-stream', async () => {
     const dir = path.join(scratch, 'killed');
     const repo = await openRepository(dir);
+    // The roles (globals.sql) are stored beside the streaming dump. Hold that write until the
+    // failed backup has been removed (or 1 s): a removal that does not wait for it is undone by
+    // a late globals.sql.
+    let removed = () => undefined as void;
+    const removal = new Promise<void>((resolve) => (removed = resolve));
+    const deleteBackup = repo.deleteBackup.bind(repo);
+    repo.deleteBackup = async (id) => {
+      const result = await deleteBackup(id);
+      removed();
+      return result;
+    };
+    const putBackupObject = repo.putBackupObject.bind(repo);
+    repo.putBackupObject = async (id, name, body, options) => {
+      if (name === 'globals.sql') await Promise.race([removal, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      return putBackupObject(id, name, body, options);
+    };
     let killed = false;
     const attempt = logicalBackup({
       ...base,
       conn: big,
       repo,
+      // On the table message (never throttled, unlike byte counts): pg_dump is then mid-stream.
       onProgress: (p) => {
-        if (p.phase === 'dump' && (p.bytes ?? 0) > 0 && !killed) {
+        if (p.phase === 'dump' && p.message === 'dumping public.notes' && !killed) {
           killed = true;
           void ownPgDumps().then((pids) => pids.forEach((pid) => process.kill(pid, 'SIGKILL')));
         }
@@ -84,7 +101,7 @@ describe('a backup that fails part-way', () => {
       repo,
       signal: controller.signal,
       onProgress: (p) => {
-        if (p.phase === 'dump' && (p.bytes ?? 0) > 0) controller.abort(new LifelineError('ABORTED', 'Interrupted by SIGINT.'));
+        if (p.phase === 'dump' && p.message === 'dumping public.notes') controller.abort(new LifelineError('ABORTED', 'Interrupted by SIGINT.'));
       },
     });
     await expect(attempt).rejects.toMatchObject({ code: 'ABORTED' });

@@ -74,6 +74,8 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
   let release: (() => Promise<void>) | undefined;
   let reserved: string | undefined;
   let complete = false;
+  /** Everything that writes into the reserved backup; settled before a failed one is removed. */
+  const writers: Promise<unknown>[] = [];
   try {
     await refuseTransactionPooler(client, 'a backup');
     await backupPreflight(client, { scope: options.scope });
@@ -128,6 +130,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     // The roles (pg_dumpall, a separate process) are read while the dump streams, not after it.
     const storingGlobals = storeGlobals(client, repo, id, { conn, major: facts.major, signal, passwords: rolePasswords === 'included' });
     storingGlobals.catch(() => undefined);
+    writers.push(dumping, storingGlobals);
 
     const dumped = await dumping;
     progress({ phase: 'fingerprint', message: `counting rows in ${tables.length} tables (same snapshot)` });
@@ -171,16 +174,18 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     progress({ phase: 'done', bytes: dumped.objects.reduce((sum, o) => sum + o.size, 0), message: `backup ${id} complete` });
     return { manifest };
   } finally {
+    // Closing the connection ends the snapshot transaction; an explicit ROLLBACK would queue
+    // behind a row count that may still be scanning a large table. Always: an open connection
+    // keeps the process alive after it has reported its error.
+    await client.end().catch(() => undefined);
     // A failed backup leaves nothing behind: no manifest was written, so its reservation and
-    // any stored object are removed rather than left for a later sweep.
+    // any stored object are removed rather than left for a later sweep. The roles are stored
+    // while the dump streams: wait for that, or a late globals.sql recreates the folder.
     try {
+      if (!complete) await Promise.allSettled(writers);
       if (!complete && reserved) await repo.deleteBackup(reserved).catch(() => undefined);
-      await release?.();
     } finally {
-      // Closing the connection ends the snapshot transaction; an explicit ROLLBACK would queue
-      // behind a row count that may still be scanning a large table. Always: an open connection
-      // keeps the process alive after it has reported its error.
-      await client.end().catch(() => undefined);
+      await release?.();
     }
   }
 }
