@@ -124,25 +124,58 @@ export function ioBytes(pid: number, field: 'wchar' | 'rchar'): number | undefin
   }
 }
 
+/** A process's state (R running, S sleeping, T stopped, Z exited) and parent, from /proc; undefined once gone. */
+function procStat(pid: number): { state: string; ppid: number } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state, ppid: Number(ppid) };
+  } catch {
+    return undefined;
+  }
+}
+
+function signalAll(pids: number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
 /**
- * Lets a stopped process run in small steps (SIGCONT until its byte count moves, SIGSTOP at once)
- * until it has moved `threshold` bytes, and leaves it stopped there: it cannot finish before the
- * chosen point, however fast it is, and nothing here sleeps for a fixed time.
+ * Lets a stopped tool run until it has moved `threshold` bytes, and leaves it stopped there. The
+ * tool and the rest of its pipeline (the lifeline process that started it and that process's
+ * other children) take turns: while the tool runs, the rest is stopped, so the tool can only
+ * drain or fill the pipe buffers between them before it blocks; it can never race to its end
+ * while the test is not looking, however the machine schedules us. Nothing sleeps for a fixed
+ * time: the tool's turn lasts until it waits (on its pipe or the server), the rest's until all
+ * of it waits.
  */
 export async function runUntilBytes(pid: number, field: 'wchar' | 'rchar', threshold: number): Promise<number> {
   const deadline = Date.now() + 60_000;
+  const parent = procStat(pid)?.ppid;
+  const rest = () => (parent ? [parent, ...childrenOf(parent).map((c) => c.pid).filter((p) => p !== pid)] : []);
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
   for (;;) {
     const moved = ioBytes(pid, field);
-    if (moved === undefined) throw new Error(`process ${pid} ended before ${threshold} bytes`);
+    if (moved === undefined || !alive(pid)) throw new Error(`process ${pid} ended before ${threshold} bytes`);
     if (moved >= threshold) return moved;
+    if (Date.now() > deadline) throw new Error(`process ${pid} made no progress past ${moved} bytes`);
+    const others = rest();
+    signalAll(others, 'SIGSTOP');
     process.kill(pid, 'SIGCONT');
-    // Spin (yielding to the event loop) rather than poll on a timer: a fast tool moves megabytes in 10 ms.
-    while ((ioBytes(pid, field) ?? Infinity) <= moved) {
-      if (Date.now() > deadline) throw new Error(`process ${pid} made no progress past ${moved} bytes`);
-      await new Promise((resolve) => setImmediate(resolve));
+    for (;;) {
+      await tick();
+      const state = procStat(pid)?.state;
+      if (state === undefined || state === 'Z' || state === 'S') break;
+      if ((ioBytes(pid, field) ?? 0) >= threshold || Date.now() > deadline) break;
     }
-    if (ioBytes(pid, field) === undefined) throw new Error(`process ${pid} ended before ${threshold} bytes`);
-    process.kill(pid, 'SIGSTOP');
+    signalAll([pid], 'SIGSTOP');
+    signalAll(others, 'SIGCONT');
+    while (!others.every((other) => ['S', 'Z', undefined].includes(procStat(other)?.state)) && Date.now() < deadline) await tick();
   }
 }
 
