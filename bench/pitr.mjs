@@ -140,6 +140,7 @@ try {
   results.push(
     ['base backup', `${lifelineBase.seconds.toFixed(1)} s`, `${brBase.seconds.toFixed(1)} s`, ratio(lifelineBase.seconds, brBase.seconds)],
     ['PITR to T, until the promoted server answers', `${lifelinePitr.seconds.toFixed(1)} s (rows: ${lifelineRows})`, `${brPitrSeconds.toFixed(1)} s (restore ${brRestore.seconds.toFixed(1)} s; rows: ${brRows})`, ratio(lifelinePitr.seconds, brPitrSeconds)],
+    ['  of which extract, recovery', phases(JSON.parse(lifelinePitr.stdout).timings), `${brRestore.seconds.toFixed(1)} s, ${(brPitrSeconds - brRestore.seconds).toFixed(1)} s`, ''],
     ['WAL push, per 16 MiB segment', `${perCall.lifeline.toFixed(0)} ms`, `${perCall.pgbackrest.toFixed(0)} ms`, ratio(perCall.lifeline, perCall.pgbackrest)],
     ['  of which start-up (node -e 0)', `${perCall.node.toFixed(0)} ms`, '', ''],
     ['repository (base + WAL)', `${mib(lifelineRepoBytes)} MiB`, `${mib(brRepoBytes)} MiB`, ratio(lifelineRepoBytes, brRepoBytes)],
@@ -156,6 +157,11 @@ console.log('| measure | lifeline | pgBackRest | lifeline / pgBackRest |');
 console.log('| --- | --- | --- | --- |');
 for (const row of results) console.log(`| ${row.join(' | ')} |`);
 console.log('\nRows "A" only means the recovery stopped at T (B was committed after it).');
+
+/** lifeline's own split of a PITR: extraction and recovery (the rest is planning and start-up). */
+function phases(timings) {
+  return timings ? `${(timings.extractMs / 1000).toFixed(1)} s, ${(timings.recoverMs / 1000).toFixed(1)} s` : '';
+}
 
 /** Switches to a new WAL segment and waits until every segment before it is in both archives. */
 async function archiveCaughtUp() {

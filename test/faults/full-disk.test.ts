@@ -4,17 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/postgres/client.js';
 import { dbUrl } from '../engine/helpers.js';
 import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
-import { count, databaseNames, expectClearError, expectConsistent, outcome, startFaultEnv, waitUntil, type FaultEnv } from './helpers.js';
+import { count, databaseNames, expectClearError, expectConsistent, outcome, serverNow, startFaultEnv, switchAndArchive, waitUntil, type FaultEnv } from './helpers.js';
 
 /*
- * A full disk (a small tmpfs, FACTS.md) under the repository, and under lifeline's scratch folder
- * while a restore stages its dump there or a verification builds its disposable cluster. Each
+ * A full disk (a small tmpfs, FACTS.md) under the repository, under lifeline's scratch folder
+ * while a restore stages its dump there or a verification builds its disposable cluster, and under
+ * the data directory a point-in-time recovery extracts its base backup into. Each
  * time: a clear error naming the place, nothing half-written left, what was there before intact,
  * and everything works again once there is room.
  */
 let env: FaultEnv;
 let tinyUrl: string;
 let logical: string;
+let base: string;
+let target: string;
 let fullRepo: string;
 let scratch: string;
 const mounted: string[] = [];
@@ -28,11 +31,15 @@ async function mount(dir: string, size: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  env = await startFaultEnv({ fillMb: 12 });
+  env = await startFaultEnv({ fillMb: 12, archiving: true });
   await withClient(env.pg.conn('postgres'), (c) => c.query('CREATE DATABASE tiny'));
   await withClient(env.pg.conn('tiny'), (c) => c.query('CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100)'));
   tinyUrl = dbUrl(env.pg, 'tiny');
   logical = await env.backup('--verify', 'none');
+  base = await env.backup('--physical', '--verify', 'none');
+  await switchAndArchive(env);
+  target = await serverNow(env.conn);
+  await switchAndArchive(env);
   fullRepo = path.join(env.pg.root, 'small-repo');
   scratch = path.join(env.home.home, 'data', 'scratch');
 }, 120_000);
@@ -104,6 +111,18 @@ describe('a full disk', { timeout: 120_000 }, () => {
     expect(verify.stderr).toMatch(/^hint: /m);
     expect(fs.readdirSync(scratch)).toEqual(['filler']);
     fs.rmSync(filler);
-    await expectConsistent(env, [logical]);
+    await expectConsistent(env, [logical, base]);
+  });
+
+  it('under the data directory of a point-in-time recovery: tar\'s own reason, not "corrupt"; the folder left empty; the base backup intact', async (ctx) => {
+    const small = path.join(env.pg.root, 'small-data');
+    await mount(small, '8m');
+    if (skip) return ctx.skip(skip);
+    const dataDir = path.join(small, 'recovered');
+    const pitr = await env.cli('pitr', '--to', target, '--data-dir', dataDir, '--yes');
+    expectClearError(pitr, 1, /tar could not extract base\.tar\S*: .*No space left on device/);
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+    const integrity = await env.cli('verify', base, '--level', 'integrity');
+    expect(integrity.exitCode, integrity.stderr).toBe(0);
   });
 });

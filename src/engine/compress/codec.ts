@@ -20,9 +20,10 @@ export interface Codec {
   /**
    * For codecs that are processes: started before the producer, whose stdout is then given
    * `input` directly, as a shell pipe would, so the plain bytes never pass through Node. With
-   * `stdin` (a file descriptor) the codec reads that file itself and `input` is null.
+   * `stdin` (a file descriptor) the codec reads that file itself and `input` is null; with
+   * `stdout` (a file descriptor, or another process's stdin) it writes there itself.
    */
-  startProcess?(signal?: AbortSignal, options?: { stdin?: number }): { input: Writable | null; output: Readable; done: Promise<CodecStats>; kill(): void };
+  startProcess?(signal?: AbortSignal, options?: { stdin?: number; stdout?: number | Writable }): { input: Writable | null; output: Readable; done: Promise<CodecStats>; kill(): void };
 }
 
 export function extensionFor(algorithm: Compression): CompressionExtension {
@@ -48,7 +49,7 @@ export function decompressor(algorithm: Compression): Codec {
 function processCodec(tool: CodecTool, args: string[], level: number | undefined, failureCode: 'TOOL_FAILED' | 'REPO_CORRUPT'): Codec {
   // node:child_process rather than execa: the producer gets a copy of the codec's stdin and
   // ours is closed at once, which execa would report as a premature close.
-  const start = (signal?: AbortSignal, options: { stdin?: number } = {}) => spawnCodec(tool, args, { signal, stdin: options.stdin, failureCode });
+  const start = (signal?: AbortSignal, options: { stdin?: number; stdout?: number | Writable } = {}) => spawnCodec(tool, args, { signal, stdin: options.stdin, stdout: options.stdout, failureCode });
   return {
     algorithm: tool,
     ...(level === undefined ? {} : { level }),

@@ -34,7 +34,7 @@ export function codecArgs(tool: CodecTool, direction: 'compress' | 'decompress',
 export function spawnCodec(
   tool: CodecTool,
   args: string[],
-  options: { signal?: AbortSignal; stdin?: number; stdout?: number; failureCode?: ErrorCode; missingHint?: string } = {},
+  options: { signal?: AbortSignal; stdin?: number; stdout?: number | Writable; failureCode?: ErrorCode; missingHint?: string } = {},
 ): CodecProcess {
   const child = spawn(tool, args, { stdio: [options.stdin ?? 'pipe', options.stdout ?? 'pipe', 'pipe'], signal: options.signal, killSignal: 'SIGTERM' });
   let stderr = '';
@@ -61,7 +61,7 @@ export function spawnCodec(
   done.catch(() => undefined);
   // EPIPE on stdin when the codec dies early is reported through `done`.
   child.stdin?.on('error', () => undefined);
-  // With `stdout` (a file descriptor) the codec writes that file itself and `output` stays empty.
+  // With `stdout` (a file descriptor, or another process's stdin) the codec writes there itself and `output` stays empty.
   return { input: child.stdin, output: child.stdout ?? Readable.from([]), done, kill: () => void child.kill('SIGTERM') };
 }
 

@@ -1,21 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LifelineError, abortError, isLifelineError, throwIfAborted } from '../../errors.js';
 import { createCluster, type Cluster, type Settings } from '../../postgres/cluster.js';
 import { connect } from '../../postgres/client.js';
-import { chownToServerUser, ensureTraversable, runAsServerUser } from '../../postgres/server-user.js';
+import { chownToServerUser } from '../../postgres/server-user.js';
 import { formatKeyring } from '../../storage/crypto/keys.js';
 import type { Manifest } from '../../storage/manifest.js';
 import type { Repository } from '../../storage/repository.js';
-import { decompressor } from '../compress/codec.js';
 import type { ProgressCallback } from '../progress.js';
 import { restoreCommand } from '../wal/command.js';
 import { stopPrefetchers } from '../wal/spool.js';
-import { startTarExtract } from './tar-extract.js';
+import { extractBaseBackup } from './extract-base.js';
+import { warmSpool } from './warm-spool.js';
 import type { TargetTime } from './time.js';
-import { hashMeter } from '../hash-meter.js';
 
 export interface RecoverOptions {
   repo: Repository;
@@ -65,7 +63,11 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
   const extractStarted = Date.now();
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   progress({ phase: 'extract', message: `extracting base backup ${backup.id} into ${dataDir}` });
-  await extractBaseBackup(repo, backup, dataDir, signal);
+  await extractBaseBackup(repo, backup, dataDir, signal).catch((error: unknown) => {
+    // A half-extracted data directory is of no use to anyone: leave the folder as it was, empty.
+    for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
+    throw error;
+  });
   for (const file of ['postgresql.conf', 'pg_ident.conf']) {
     // Debian keeps these in /etc/postgresql: the base backup has none, the server needs them.
     if (!fs.existsSync(path.join(dataDir, file))) fs.writeFileSync(path.join(dataDir, file), '', { mode: 0o600 });
@@ -76,7 +78,8 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
   // restore_command runs as the server's user without our environment: the keys reach it in a
   // private keyring file that lives only as long as the recovery.
   const keyringFile = repo.keyring.keys.length ? path.join(path.resolve(options.clusterDir), 'wal-keyring') : undefined;
-  const command = restoreCommand({ repo: options.walRepoUrl ?? repo.location, keyringFile });
+  const walRepo = options.walRepoUrl ?? repo.location;
+  const command = restoreCommand({ repo: walRepo, keyringFile });
   const settings: Settings =
     options.target === 'immediate'
       ? { recovery_target: 'immediate' }
@@ -102,7 +105,11 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
     await chownToServerUser(keyringFile);
   }
   try {
-    await preflightRestoreCommand(cluster, command, backup, signal);
+    const firstSegment = String(backup.extra?.startWalFile ?? '');
+    if (/^[0-9A-F]{24}$/.test(firstSegment)) {
+      const ownRepository = walRepo === repo.location;
+      await warmSpool({ dataDir, walRepo, keys: { keyringFile }, firstSegment, signal, ...(ownRepository ? { store: repo.store, keyring: repo.keyring } : {}) });
+    }
     const recoverStarted = Date.now();
     const timeoutMs = options.timeoutMs ?? 3600_000;
     progress({ phase: 'recover', message: `starting recovery on port ${cluster.port} (restore_command: lifeline wal-fetch)` });
@@ -124,73 +131,6 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
     if (keyringFile) fs.rmSync(keyringFile, { force: true });
     // WAL that wal-fetch read ahead and recovery did not need.
     stopPrefetchers(dataDir);
-  }
-}
-
-/** Streams the base tar out of the repository into `dataDir`, checking its sha256 (as stored) on the way. */
-async function extractBaseBackup(repo: Repository, backup: Manifest, dataDir: string, signal?: AbortSignal): Promise<void> {
-  const object = backup.objects.find((o) => o.name.startsWith('base.tar'));
-  if (!object) throw new LifelineError('REPO_CORRUPT', `Backup ${backup.id} has no base.tar object`);
-  const meter = hashMeter();
-  const corrupt = (why: string) =>
-    new LifelineError('REPO_CORRUPT', `Base backup ${backup.id}: ${object.name} is corrupt (${why})`, {
-      hint: 'The stored backup changed since it was taken; the partly extracted copy was removed. Use another base backup (`lifeline list`).',
-    });
-  const key = repo.backupKey(backup.id, object.name);
-  // A truncated or replaced object is refused before anything is extracted.
-  const stored = await repo.store.head(key);
-  if (!stored || stored.size !== object.size) {
-    throw corrupt(stored ? `${stored.size} bytes in the repository, the manifest says ${object.size}` : 'missing from the repository');
-  }
-  const { stream: decompress, done } = decompressor(backup.compression.algorithm).create(signal);
-  const tar = startTarExtract(dataDir, signal);
-  const decrypt = repo.decrypting(key, { encrypted: backup.encryption !== undefined });
-  try {
-    await Promise.all([pipeline(await repo.store.get(key, { signal }), meter.stream, decrypt, decompress, tar.sink), done]);
-  } catch (error) {
-    tar.stop();
-    await tar.result;
-    if (signal?.aborted) throw abortError(signal);
-    // A damaged stream fails in the decompressor (or decryption) before the hash is complete.
-    if (isLifelineError(error) && ['TOOL_FAILED', 'REPO_CORRUPT', 'DECRYPT_FAILED'].includes(error.code)) throw corrupt(error.message);
-    // The decompressor left first (damaged input): our write into it broke; its own words say why.
-    const code = (error as { code?: string } | null)?.code;
-    if (code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-      throw corrupt(await done.then(() => 'the decompressor stopped reading', (failure: Error) => failure.message));
-    }
-    throw error;
-  }
-  const extracted = await tar.result;
-  if (signal?.aborted) throw abortError(signal);
-  // Checked before tar's outcome: a damaged object can decompress into bytes tar rejects.
-  const sha256 = meter.digest();
-  if (sha256 !== object.sha256) throw corrupt(`sha256 ${sha256}, the manifest says ${object.sha256}`);
-  if (!extracted.ok) throw new LifelineError('PITR_FAILED', `tar could not extract ${object.name}: ${extracted.detail}`, { hint: 'Check free space and permissions where the data directory goes.' });
-  fs.chmodSync(dataDir, 0o700);
-}
-
-/**
- * Runs the exact restore_command once, as the server's OS user, for the backup's first WAL file:
- * a repository that user cannot read fails here, before the server starts.
- */
-async function preflightRestoreCommand(cluster: Cluster, command: string, backup: Manifest, signal?: AbortSignal): Promise<void> {
-  const name = String(backup.extra?.startWalFile ?? '');
-  if (!/^[0-9A-F]{24}$/.test(name)) return;
-  const dir = path.join(cluster.dir, 'preflight');
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  await chownToServerUser(dir);
-  await ensureTraversable(dir);
-  try {
-    const shell = command.replace(/%f/g, name).replace(/%p/g, `${dir}/${name}`).replace(/%%/g, '%');
-    const result = await runAsServerUser('/bin/sh', ['-c', shell], { cwd: dir, cancelSignal: signal, stdout: 'pipe', stderr: 'pipe' });
-    if (result.exitCode !== 0) {
-      const detail = String(result.stderr).split('\n').find((line) => line.startsWith('error:'))?.slice(7) ?? `exit ${result.exitCode}`;
-      throw new LifelineError('PITR_FAILED', `restore_command cannot fetch ${name} (the backup's first WAL file) as the server's OS user: ${detail}`, {
-        hint: 'The server user must be able to read the repository (lifeline archiving setup --apply shares it when run as root).',
-      });
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

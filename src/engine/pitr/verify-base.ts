@@ -13,7 +13,7 @@ import { makeScratchDir } from '../scratch.js';
 import { lsnSegment, segmentName } from '../wal/names.js';
 import { levelRank, type VerifyCheck } from '../verify/types.js';
 import { recoverCluster } from './recover.js';
-import { startTarExtract } from './tar-extract.js';
+import { extractBaseBackup } from './extract-base.js';
 
 export interface VerifyBaseOptions {
   repo: Repository;
@@ -82,20 +82,12 @@ async function verifyArchive(options: VerifyBaseOptions): Promise<VerifyCheck[]>
   try {
     const dataDir = path.join(root, 'data');
     fs.mkdirSync(dataDir, { mode: 0o700 });
-    const object = manifest.objects.find((o) => o.name.startsWith('base.tar'))!;
-    const { decompressor } = await import('../compress/codec.js');
-    const { pipeline } = await import('node:stream/promises');
-    const { stream, done } = decompressor(manifest.compression.algorithm).create(signal);
-    const tar = startTarExtract(dataDir, signal);
     try {
-      await Promise.all([pipeline(await repo.getBackupObject(manifest.id, object.name, { signal, encrypted: manifest.encryption !== undefined }), stream, tar.sink), done]);
+      await extractBaseBackup(repo, manifest, dataDir, signal);
     } catch (error) {
-      tar.stop();
-      await tar.result;
+      if (isLifelineError(error) && ['REPO_CORRUPT', 'PITR_FAILED'].includes(error.code)) return [{ level: 'archive', name: 'base tar', ok: false, detail: error.message }];
       throw error;
     }
-    const result = await tar.result;
-    if (!result.ok) return [{ level: 'archive', name: 'base tar', ok: false, detail: `tar: ${result.detail}` }];
     return [
       { level: 'archive', name: 'base tar', ok: true, detail: 'extracted' },
       ...(await runVerifyBackup(repo, manifest, dataDir, root, Math.floor(manifest.serverVersionNum / 10000), signal)),

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SPOOL_FOLDER, spoolId } from './spool.js';
+import { HISTORY_COMPLETE, HISTORY_FOLDER, SPOOL_FOLDER, spoolId } from './spool.js';
 
 /**
  * The commands PostgreSQL runs (archive_command, restore_command). The server runs them through
@@ -34,17 +34,29 @@ export function archiveCommand(options: { repo: string; compression?: string } &
 }
 
 /**
- * wal-fetch, behind a shell test for the read-ahead spool: a segment the prefetcher already
- * fetched and checked (spool.ts) is taken with one `mv`, without starting node, which would cost
- * more than the replay of the segment. Anything else (no spool, not spooled yet, a history
- * file, a failed mv) goes to wal-fetch, which answers as restore_command must.
+ * wal-fetch, behind shell tests for the read-ahead spool (spool.ts), which answer most of
+ * PostgreSQL's calls without starting node, whose start-up costs more than replaying a segment:
+ * - a segment the prefetcher already fetched and checked is taken with one `mv`;
+ * - a .history file lifeline pitr laid out before the server started is copied (PostgreSQL reads
+ *   one several times); once pitr has laid out every history file the repository holds, any other
+ *   is answered "not archived" (exit 1) from that listing, as wal-fetch would answer it.
+ * Anything else (no spool, a segment not spooled yet, a failed mv or cp) goes to wal-fetch, which
+ * answers as restore_command must.
  */
-export function restoreCommand(options: { repo: string } & CommandKeys): string {
-  const words = [...lifelineArgv(), 'wal-fetch', '--repo', options.repo, ...keyArgs(options)];
-  // The id is taken from the location as wal-fetch resolves it (an absolute path, or the URL).
-  const location = options.repo.startsWith('s3://') ? options.repo : path.resolve(options.repo);
-  const spooled = `pg_wal/${SPOOL_FOLDER}/${spoolId(location)}/%f`;
-  return `if [ -f ${spooled} ] && mv -f ${spooled} %p 2>/dev/null; then exit 0; fi; exec ${words.map(shellWord).join(' ')} %f %p`;
+export function restoreCommand(options: { repo: string; readAhead?: number } & CommandKeys): string {
+  const words = [...lifelineArgv(), 'wal-fetch', '--repo', options.repo, ...keyArgs(options), ...(options.readAhead === undefined ? [] : ['--read-ahead', String(options.readAhead)])];
+  const spool = `pg_wal/${SPOOL_FOLDER}/${spoolId(spoolLocation(options.repo))}`;
+  const history = `${spool}/${HISTORY_FOLDER}`;
+  return [
+    `if [ -f ${spool}/%f ] && mv -f ${spool}/%f %p 2>/dev/null; then exit 0; fi`,
+    `case %f in *.history) if [ -f ${history}/%f ]; then cp ${history}/%f %p 2>/dev/null && exit 0; elif [ -f ${history}/${HISTORY_COMPLETE} ]; then exit 1; fi;; esac`,
+    `exec ${words.map(shellWord).join(' ')} %f %p`,
+  ].join('; ');
+}
+
+/** The location a spool is named after: the absolute path of a local repository, or its URL, as wal-fetch resolves it. */
+export function spoolLocation(repo: string): string {
+  return repo.startsWith('s3://') ? repo : path.resolve(repo);
 }
 
 function keyArgs(keys: CommandKeys): string[] {

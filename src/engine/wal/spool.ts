@@ -21,6 +21,10 @@ export function spoolDir(dest: string, repoLocation: string): string {
 }
 
 export const SPOOL_FOLDER = '.lifeline-prefetch';
+/** Inside a spool: the repository's .history files, laid out by lifeline pitr before the server starts. */
+export const HISTORY_FOLDER = '.history';
+/** In HISTORY_FOLDER once it holds every .history file of the repository: any other is not archived. */
+export const HISTORY_COMPLETE = '.complete';
 
 /** Several repositories may feed one recovery (a copy, a second archive): one spool each. */
 export function spoolId(repoLocation: string): string {

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { LifelineError } from '../../errors.js';
+import { asServerUser, chownToServerUser, runAsServerUser } from '../../postgres/server-user.js';
+import type { Keyring } from '../../storage/crypto/keys.js';
+import type { Store } from '../../storage/store.js';
+import { readCatalog } from '../wal/catalog.js';
+import { lifelineArgv, restoreCommand, spoolLocation, type CommandKeys } from '../wal/command.js';
+import { walFetch } from '../wal/fetch.js';
+import { DEFAULT_READ_AHEAD, followingSegments, HISTORY_COMPLETE, HISTORY_FOLDER, SPOOL_FOLDER, segmentSizeOf, spoolId } from '../wal/spool.js';
+
+/*
+ * Before the recovering server starts, lifeline pitr lays out what PostgreSQL will ask for first,
+ * so that restore_command answers from the spool (command.ts) instead of starting node for each:
+ * the backup's first WAL segment, every .history file of the repository (and so "not archived"
+ * for any other, which PostgreSQL probes for at start and again when it promotes), and a
+ * prefetcher already fetching the segments after the first.
+ */
+
+export interface WarmSpoolOptions {
+  dataDir: string;
+  /** The repository restore_command reads (its location, as given to restore_command). */
+  walRepo: string;
+  keys: CommandKeys;
+  /** The backup's first WAL segment. */
+  firstSegment: string;
+  /** The same repository, opened: the .history files are read from it (none when it is another one). */
+  store?: Store;
+  keyring?: Keyring;
+  signal?: AbortSignal;
+}
+
+/** The spool restore_command reads for a recovery in `dataDir` from `walRepo`. */
+export function recoverySpool(dataDir: string, walRepo: string): string {
+  return path.join(dataDir, 'pg_wal', SPOOL_FOLDER, spoolId(spoolLocation(walRepo)));
+}
+
+export async function warmSpool(options: WarmSpoolOptions): Promise<void> {
+  const spool = recoverySpool(options.dataDir, options.walRepo);
+  for (const dir of [path.dirname(spool), spool]) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    await chownToServerUser(dir);
+  }
+  await fetchAsServer(options, spool);
+  startPrefetcher(options, spool);
+  if (options.store) await layOutHistory(options.store, options.keyring, spool, options.signal);
+}
+
+/**
+ * Runs restore_command's wal-fetch once, as the server's OS user, for the backup's first WAL
+ * segment, into the spool: a repository that user cannot read fails here, before the server starts.
+ */
+async function fetchAsServer(options: WarmSpoolOptions, spool: string): Promise<void> {
+  const name = options.firstSegment;
+  const command = restoreCommand({ repo: options.walRepo, ...options.keys, readAhead: 0 });
+  const shell = command.replace(/%f/g, name).replace(/%p/g, path.join(spool, name)).replace(/%%/g, '%');
+  const result = await runAsServerUser('/bin/sh', ['-c', shell], { cwd: options.dataDir, cancelSignal: options.signal, stdout: 'pipe', stderr: 'pipe' });
+  if (result.exitCode !== 0) {
+    const detail = String(result.stderr).split('\n').find((line) => line.startsWith('error:'))?.slice(7) ?? `exit ${result.exitCode}`;
+    throw new LifelineError('PITR_FAILED', `restore_command cannot fetch ${name} (the backup's first WAL file) as the server's OS user: ${detail}`, {
+      hint: 'The server user must be able to read the repository (lifeline archiving setup --apply shares it when run as root).',
+    });
+  }
+}
+
+/** The read-ahead for the segments after the first, as the server's OS user, as wal-fetch would start it. */
+function startPrefetcher(options: WarmSpoolOptions, spool: string): void {
+  const segmentSize = segmentSizeOf(path.join(spool, options.firstSegment));
+  // The first is spooled already: the window starts with it, so the prefetcher keeps it.
+  const names = [options.firstSegment, ...followingSegments(options.firstSegment, DEFAULT_READ_AHEAD - 1, segmentSize)];
+  const keys = [...(options.keys.keyFile ? ['--key-file', options.keys.keyFile] : []), ...(options.keys.keyringFile ? ['--keyring', options.keys.keyringFile] : [])];
+  const [node, bin] = lifelineArgv();
+  void asServerUser(node, [bin, 'wal-prefetch', '--repo', options.walRepo, ...keys, '--segment-size', String(segmentSize), spool, ...names])
+    .then(([cmd, argv]) => spawn(cmd, argv, { detached: true, stdio: 'ignore', cwd: options.dataDir }).unref())
+    .catch(() => undefined); // no read-ahead then: wal-fetch fetches each file itself, and starts one
+}
+
+/** Every .history file of the repository, copied where restore_command finds it, then the mark that the list is complete. */
+async function layOutHistory(store: Store, keyring: Keyring | undefined, spool: string, signal?: AbortSignal): Promise<void> {
+  const dir = path.join(spool, HISTORY_FOLDER);
+  fs.mkdirSync(dir, { mode: 0o700 });
+  await chownToServerUser(dir);
+  const catalog = await readCatalog(store);
+  for (const entry of catalog.histories.values()) {
+    const name = entry.name;
+    // Fetched under a hidden name, owned by the server user, then renamed: never seen half-made.
+    const hidden = path.join(dir, `.${name}.part`);
+    await walFetch({ store, keyring, name, dest: hidden, signal });
+    await chownToServerUser(hidden);
+    fs.renameSync(hidden, path.join(dir, name));
+  }
+  const complete = path.join(dir, HISTORY_COMPLETE);
+  fs.writeFileSync(complete, '', { mode: 0o600 });
+  await chownToServerUser(complete);
+}
