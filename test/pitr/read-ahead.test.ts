@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cluster.js';
 import { execa } from 'execa';
-import { followingSegments, segmentSizeOf, spoolDir } from '../../src/engine/wal/spool.js';
+import { followingSegments, HISTORY_COMPLETE, HISTORY_FOLDER, segmentSizeOf, spoolDir } from '../../src/engine/wal/spool.js';
 import { restoreCommand } from '../../src/engine/wal/command.js';
 import { DEFAULT_SEGMENT_SIZE } from '../../src/engine/wal/names.js';
 
@@ -126,6 +126,34 @@ describe('wal-fetch read-ahead', () => {
     const missing = await restore(dir, gone, segments[2]);
     expect(missing.exitCode).toBe(126);
     expect(missing.stderr).toMatch(/No lifeline repository/);
+  });
+
+  it('restore_command answers .history probes from the files pitr laid out: a copy each time, and "not archived" only once the list is complete', async () => {
+    const dir = path.join(root, 'data-history');
+    fs.mkdirSync(path.join(dir, 'pg_wal'), { recursive: true });
+    // The repository does not exist: wal-fetch would answer 126, so 0 or 1 came from the shell.
+    const gone = path.join(root, 'no-such-repo');
+    const history = path.join(spoolDir(path.join(dir, 'pg_wal/RECOVERYXLOG'), gone), HISTORY_FOLDER);
+    fs.mkdirSync(history, { recursive: true });
+    fs.writeFileSync(path.join(history, '00000002.history'), '1\t0/3000000\tno recovery target specified\n');
+    fs.writeFileSync(path.join(history, HISTORY_COMPLETE), '');
+    for (let read = 0; read < 2; read++) {
+      const copied = await restore(dir, gone, '00000002.history');
+      expect(copied.exitCode, copied.stderr).toBe(0);
+      expect(fs.readFileSync(path.join(dir, 'pg_wal/RECOVERYXLOG'), 'utf8')).toMatch(/^1\t0\/3000000/);
+    }
+    const absent = await restore(dir, gone, '00000003.history');
+    expect(absent.exitCode).toBe(1);
+    expect(absent.stderr).toBe('');
+    // Without the mark of a complete list, an unlisted history file is the repository's to answer.
+    const source = path.join(root, 'source-history');
+    fs.mkdirSync(source);
+    fs.writeFileSync(path.join(source, '00000003.history'), '2\t0/5000000\tbefore the incident\n');
+    expect((await runCli(['wal-push', '--repo', repo, '00000003.history'], { cwd: source })).exitCode).toBe(0);
+    fs.mkdirSync(path.join(spoolDir(path.join(dir, 'pg_wal/RECOVERYXLOG'), repo), HISTORY_FOLDER), { recursive: true });
+    const asked = await restore(dir, repo, '00000003.history');
+    expect(asked.exitCode, asked.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'pg_wal/RECOVERYXLOG'), 'utf8')).toMatch(/before the incident/);
   });
 
   it('one prefetcher keeps its window moving while recovery takes segments, then stops at the end of the archive', async () => {
