@@ -1,4 +1,6 @@
+import { lifelinePaths, peekSetting } from '../config/paths.js';
 import { LifelineError } from '../errors.js';
+import { quickRunbookList, runbookDirs, userRunbookDir } from '../runbook/files.js';
 import { decideTui } from '../ui/headless.js';
 import type { TuiServices } from '../ui/services.js';
 import type { RunController } from '../ui/state/runController.js';
@@ -21,6 +23,7 @@ export async function homeFastPath(argv: string[], env: NodeJS.ProcessEnv = proc
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);
 
+  const paths = lifelinePaths(env);
   const notes: { current?: RunController } = {};
   let loaded: TuiServices | undefined;
   let loading: Promise<TuiServices> | undefined;
@@ -36,6 +39,10 @@ export async function homeFastPath(argv: string[], env: NodeJS.ProcessEnv = proc
   const services: TuiServices = {
     overview: async () => (await real()).overview(),
     health: async () => (await real()).health(),
+    quickRunbooks: () => {
+      const configured = peekSetting(paths, 'runbookDir');
+      return quickRunbookList(runbookDirs({ userDir: userRunbookDir(paths.config, typeof configured === 'string' ? configured : undefined) }));
+    },
     loadRunbooks: async () => (await real()).loadRunbooks(),
     listBackups: async () => (await real()).listBackups(),
     status: async () => (await real()).status(),

@@ -5,6 +5,7 @@ import type { Health, StatusReport, TuiServices } from '../ui/services.js';
 import type { RunController } from '../ui/state/runController.js';
 import type { Context } from './context.js';
 import { dirs, executeRun, runServices, type RunFlags } from './commands/run.js';
+import { quickRunbookList, runbookDirs, userRunbookDir } from '../runbook/files.js';
 
 /**
  * The TUI's window on the world: every screen's data comes through these functions, built here
@@ -54,6 +55,7 @@ export function createTuiServices(ctx: Context, flags: RunFlags = {}, notes: { c
       };
     },
     health,
+    quickRunbooks: () => quickRunbookList(runbookDirs({ userDir: userRunbookDir(ctx.paths.config, ctx.config.runbookDir) })),
     async loadRunbooks() {
       const [{ createBuiltinRegistry }, loader] = await Promise.all([import('../runbook/builtins.js'), import('../runbook/loader.js')]);
       const registry = createBuiltinRegistry();

@@ -1,4 +1,5 @@
 import envPaths from 'env-paths';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface LifelinePaths {
@@ -26,3 +27,19 @@ export const auditDir = (paths: LifelinePaths) => path.join(paths.state, 'audit'
 export const runsDir = (paths: LifelinePaths) => path.join(paths.state, 'runs');
 export const defaultRepoDir = (paths: LifelinePaths) => path.join(paths.data, 'repository');
 export const sandboxRoot = (paths: LifelinePaths) => path.join(paths.data, 'sandbox');
+
+/** The settings file conf keeps in the config folder. */
+export const configFile = (paths: LifelinePaths) => path.join(paths.config, 'config.json');
+
+/**
+ * A top-level setting as the config file states it, read without conf or the schema: only for
+ * what the TUI draws in its first frame, before the validated config has loaded behind it.
+ */
+export function peekSetting(paths: LifelinePaths, key: string): unknown {
+  try {
+    const settings: unknown = JSON.parse(fs.readFileSync(configFile(paths), 'utf8'));
+    return settings && typeof settings === 'object' && !Array.isArray(settings) ? (settings as Record<string, unknown>)[key] : undefined;
+  } catch {
+    return undefined;
+  }
+}

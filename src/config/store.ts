@@ -1,16 +1,15 @@
 import Conf from 'conf';
 import fs from 'node:fs';
-import path from 'node:path';
 import { LifelineError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
-import type { LifelinePaths } from './paths.js';
+import { configFile, type LifelinePaths } from './paths.js';
 import { ensureDir } from '../fs-util.js';
 
 const CONFIG_NAME = 'config';
 
 /** Where the settings file is, without reading it (it may not parse). */
 export function configFilePath(paths: LifelinePaths): string {
-  return path.join(paths.config, `${CONFIG_NAME}.json`);
+  return configFile(paths);
 }
 
 /** The conf-backed settings file, validated with zod on every read. */

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { LifelineError, errnoCode } from '../errors.js';
 import { describeIssues, formatPath, RunbookInvalidError, type PathSegment, type RunbookProblem } from './problems.js';
@@ -112,58 +111,4 @@ function offsetOf(doc: Document, fieldPath: readonly PathSegment[]): number {
   return offset;
 }
 
-/** Where runbooks are found: the user's folder first (it may override a shipped id), then the shipped ones. */
-export interface RunbookDir {
-  dir: string;
-  source: 'user' | 'shipped';
-}
-
-export function shippedRunbookDir(): string {
-  // src/runbook/loader.ts and dist/runbook/loader.js both sit two levels below the package root.
-  return fileURLToPath(new URL('../../runbooks/', import.meta.url));
-}
-
-export function runbookDirs(options: { userDir?: string; shippedDir?: string }): RunbookDir[] {
-  const dirs: RunbookDir[] = [];
-  if (options.userDir) dirs.push({ dir: path.resolve(options.userDir), source: 'user' });
-  dirs.push({ dir: options.shippedDir ?? shippedRunbookDir(), source: 'shipped' });
-  return dirs;
-}
-
-export interface RunbookFileEntry {
-  file: string;
-  /** The id a file is known by: its file name without .yaml/.yml. */
-  name: string;
-  source: RunbookDir['source'];
-}
-
-export function runbookFiles(dirs: RunbookDir[]): RunbookFileEntry[] {
-  const seen = new Set<string>();
-  const entries: RunbookFileEntry[] = [];
-  for (const { dir, source } of dirs) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const fileName of names.filter((name) => /\.ya?ml$/.test(name)).sort()) {
-      const name = fileName.replace(/\.ya?ml$/, '');
-      if (seen.has(name)) continue;
-      seen.add(name);
-      entries.push({ file: path.join(dir, fileName), name, source });
-    }
-  }
-  return entries;
-}
-
-/** A runbook argument: a path to a YAML file, or the id of a runbook in one of the folders. */
-export function findRunbook(nameOrFile: string, dirs: RunbookDir[]): string {
-  if (/\.ya?ml$/.test(nameOrFile) || nameOrFile.includes(path.sep) || fs.existsSync(nameOrFile)) return path.resolve(nameOrFile);
-  const entries = runbookFiles(dirs);
-  const match = entries.find((entry) => entry.name === nameOrFile);
-  if (match) return match.file;
-  throw new LifelineError('USAGE', `No runbook "${nameOrFile}".`, {
-    hint: entries.length ? `Known runbooks: ${entries.map((entry) => entry.name).join(', ')} (or give a path to a YAML file).` : 'Give the path of a YAML runbook file.',
-  });
-}
+export { findRunbook, runbookDirs, runbookFiles, shippedRunbookDir, userRunbookDir, type RunbookDir, type RunbookFileEntry } from './files.js';

@@ -63,6 +63,11 @@ export interface StartRunOptions {
 export interface TuiServices {
   overview(): Promise<Overview>;
   health(): Promise<Health>;
+  /**
+   * The runbooks by file and stated title, read without validating them: the home screen's first
+   * frame lists these, in their final order, until loadRunbooks() has checked them.
+   */
+  quickRunbooks?(): RunbookSummary[];
   loadRunbooks(): Promise<RunbookSummary[]>;
   listBackups(): Promise<BackupList>;
   status(): Promise<StatusReport>;

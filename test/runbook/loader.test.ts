@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkRunbookText, findRunbook, loadRunbookFile, runbookDirs } from '../../src/runbook/loader.js';
+import { checkRunbookText, findRunbook, loadRunbookFile, runbookDirs, shippedRunbookDir } from '../../src/runbook/loader.js';
+import { quickRunbookList } from '../../src/runbook/files.js';
+import { createBuiltinRegistry } from '../../src/runbook/builtins.js';
 import { resolveParams } from '../../src/runbook/params.js';
 import { RunbookInvalidError } from '../../src/runbook/problems.js';
 import { runbookJsonSchema } from '../../src/runbook/schema.js';
@@ -124,6 +126,25 @@ steps:
     expect(findRunbook('drill', dirs)).toBe(path.join(user, 'drill.yaml'));
     expect(findRunbook('pitr', dirs)).toBe(path.join(shipped, 'pitr.yml'));
     expect(() => findRunbook('nothing', dirs)).toThrow(/No runbook "nothing"/);
+  });
+
+  it('lists every runbook with the title its file states, without parsing it, exactly as the validated list names them', () => {
+    const user = tempDir();
+    const shipped = tempDir();
+    fs.writeFileSync(path.join(user, 'drill.yaml'), 'id: drill\ntitle: "Our drill: 1st Monday"\nsteps: []\n');
+    fs.writeFileSync(path.join(user, 'folded.yaml'), 'id: folded\ntitle: >\n  A long title\n');
+    fs.writeFileSync(path.join(shipped, 'drill.yaml'), 'title: Shipped drill\n');
+    fs.writeFileSync(path.join(shipped, 'pitr.yml'), "id: pitr\ndescription: |\n  title: not this one\ntitle: 'Point-in-time recovery'\n");
+    expect(quickRunbookList(runbookDirs({ userDir: user, shippedDir: shipped }))).toEqual([
+      { id: 'drill', title: 'Our drill: 1st Monday', source: 'user' },
+      { id: 'folded', title: 'folded', source: 'user' },
+      { id: 'pitr', title: 'Point-in-time recovery', source: 'shipped' },
+    ]);
+    // The shipped runbooks' quick titles are their real ones.
+    const builtins = createBuiltinRegistry();
+    for (const entry of quickRunbookList(runbookDirs({ shippedDir: shippedRunbookDir() }))) {
+      expect(entry.title, entry.id).toBe(loadRunbookFile(path.join(shippedRunbookDir(), `${entry.id}.yaml`), builtins).runbook.title);
+    }
   });
 
   it('writes a JSON Schema that editors can use', () => {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
 import { App } from '../../src/ui/App.js';
 import type { AuditRunSummary } from '../../src/audit/list.js';
-import { backup, exitCatcher, inputReady, KEY, ready, renderScreen, testServices } from './helpers.js';
+import { backup, exitCatcher, gate, inputReady, KEY, ready, renderScreen, testServices } from './helpers.js';
 import { drillYaml, flakyYaml, recoveryYaml } from './runbooks.js';
 
 afterEach(() => cleanup());
@@ -51,6 +51,38 @@ describe('home screen', () => {
     const order = ['❯ UI recovery', 'UI drill', 'UI flaky', 'Backups:', 'Status:', 'Audit logs:', 'Quit'].map((text) => frame.indexOf(text));
     expect(order.every((index) => index >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('lists the runbooks in its first frame from their files, before they are checked, and in the order they keep', async () => {
+    const checked = gate();
+    const { screen } = home({
+      quickRunbooks: () => [
+        { id: 'drill', title: 'Drill (from the file)', source: 'shipped' },
+        { id: 'full-recovery', title: 'Recovery (from the file)', source: 'shipped' },
+        { id: 'zz-custom', title: 'zz-custom', source: 'user' },
+      ],
+      loadRunbooks: async () => {
+        await checked.wait;
+        return [
+          { id: 'full-recovery', title: 'UI recovery', source: 'shipped' },
+          { id: 'drill', title: 'UI drill', source: 'shipped' },
+          { id: 'zz-custom', title: 'UI flaky', source: 'user', problem: '3:1 steps: Required' },
+        ];
+      },
+    });
+    // Places in the menu, counted from its heading (the health lines above it fill in meanwhile).
+    const lines = (frame: string, texts: string[]) => {
+      const all = frame.split('\n');
+      const heading = all.findIndex((line) => line.includes('What do you need?'));
+      return texts.map((text) => all.findIndex((line) => line.includes(text)) - heading);
+    };
+    const first = await ready(screen, 'Drill (from the file)');
+    expect(first).not.toContain('reading the runbooks');
+    const before = lines(first, ['Recovery (from the file)', 'Drill (from the file)', 'zz-custom', 'Backups:']);
+    expect([...before].sort((a, b) => a - b)).toEqual(before);
+    checked.open();
+    const after = await ready(screen, (f) => f.includes('UI flaky  (invalid'));
+    expect(lines(after, ['UI recovery', 'UI drill', 'UI flaky', 'Backups:'])).toEqual(before);
   });
 
   it('a number key opens a runbook at once, and the summary can lead back home', async () => {

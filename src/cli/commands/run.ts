@@ -171,7 +171,7 @@ export function runServices(ctx: Context): RunServices {
 }
 
 export function dirs(ctx: Context, loader: typeof import('../../runbook/loader.js')) {
-  return loader.runbookDirs({ userDir: ctx.config.runbookDir ?? `${ctx.paths.config}/runbooks` });
+  return loader.runbookDirs({ userDir: loader.userRunbookDir(ctx.paths.config, ctx.config.runbookDir) });
 }
 
 function parseParamFlags(values: string[]): Record<string, string> {

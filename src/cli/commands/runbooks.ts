@@ -73,5 +73,5 @@ export function registerRunbooks(program: Command, run: Run): void {
 }
 
 function userAndShipped(ctx: Context, loader: typeof import('../../runbook/loader.js')) {
-  return loader.runbookDirs({ userDir: ctx.config.runbookDir ?? `${ctx.paths.config}/runbooks` });
+  return loader.runbookDirs({ userDir: loader.userRunbookDir(ctx.paths.config, ctx.config.runbookDir) });
 }

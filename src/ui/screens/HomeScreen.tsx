@@ -24,7 +24,8 @@ export function orderRunbooks(runbooks: RunbookSummary[]): RunbookSummary[] {
     if (r.source === 'shipped' && preferred >= 0) return preferred;
     return r.source === 'shipped' ? 100 : 200;
   };
-  return [...runbooks].sort((a, b) => rank(a) - rank(b) || a.title.localeCompare(b.title));
+  // By id within a rank: the order does not change when the validated titles replace the quick ones.
+  return [...runbooks].sort((a, b) => rank(a) - rank(b) || a.id.localeCompare(b.id));
 }
 
 export const HOME_KEYS = [
@@ -40,7 +41,9 @@ export const HOME_KEYS = [
 export function HomeScreen({ services, onChoose }: { services: TuiServices; onChoose(choice: HomeChoice): void }) {
   const overview = useAsync(() => services.overview(), []);
   const health = useAsync(() => services.health(), []);
+  const quick = useMemo(() => services.quickRunbooks?.() ?? [], [services]);
   const runbooks = useAsync(() => services.loadRunbooks(), []);
+  const listed = runbooks.status === 'ready' ? runbooks.value : quick;
   const [panel, setPanel] = useState<'help' | 'contacts'>();
   const [problem, setProblem] = useState<string>();
   const { columns } = useTerminalSize();
@@ -59,23 +62,21 @@ export function HomeScreen({ services, onChoose }: { services: TuiServices; onCh
   );
 
   const items = useMemo(() => {
-    const list: Array<{ label: string; value: string }> = [];
-    if (runbooks.status === 'ready') {
-      for (const runbook of orderRunbooks(runbooks.value)) {
-        list.push({ label: `${runbook.title}${runbook.problem ? '  (invalid: see `lifeline runbooks validate`)' : ''}${runbook.source === 'user' ? '  [yours]' : ''}`, value: `runbook:${runbook.id}` });
-      }
-    }
+    const list = orderRunbooks(listed).map((runbook) => ({
+      label: `${runbook.title}${runbook.problem ? '  (invalid: see `lifeline runbooks validate`)' : ''}${runbook.source === 'user' ? '  [yours]' : ''}`,
+      value: `runbook:${runbook.id}`,
+    }));
     list.push({ label: 'Backups: list, details, verification history', value: 'backups' });
     list.push({ label: 'Status: health against the policy', value: 'status' });
     list.push({ label: 'Audit logs: past runs and their reports', value: 'audit' });
     list.push({ label: 'Quit', value: 'quit' });
     return list;
-  }, [runbooks]);
+  }, [listed]);
 
   const select = (value: string) => {
     if (value.startsWith('runbook:')) {
       const id = value.slice('runbook:'.length);
-      const runbook = runbooks.status === 'ready' ? runbooks.value.find((r) => r.id === id) : undefined;
+      const runbook = listed.find((r) => r.id === id);
       if (runbook?.problem) {
         setProblem(`${runbook.title}: ${runbook.problem}`);
         return;
@@ -93,7 +94,7 @@ export function HomeScreen({ services, onChoose }: { services: TuiServices; onCh
       <HealthLines health={health.status === 'ready' ? health.value : undefined} error={health.status === 'error' ? health.message : undefined} />
       <Box flexDirection="column" marginTop={1}>
         <Text bold>What do you need?</Text>
-        {runbooks.status === 'loading' ? <Text dimColor>reading the runbooks…</Text> : null}
+        {runbooks.status === 'loading' && quick.length === 0 ? <Text dimColor>reading the runbooks…</Text> : null}
         {runbooks.status === 'error' ? <Text color={colors.danger}>Cannot read the runbooks: {runbooks.message}</Text> : null}
         <SelectInput items={items} isFocused={panel === undefined} onSelect={(item) => select(item.value)} />
       </Box>
@@ -109,7 +110,8 @@ export function HomeScreen({ services, onChoose }: { services: TuiServices; onCh
 
 function OverviewLine({ overview, error }: { overview?: Overview; error?: string }) {
   if (error) return <Text color={colors.danger}>Configuration problem: {error}</Text>;
-  if (!overview) return <Text dimColor>reading the configuration…</Text>;
+  // Placeholders as tall as what replaces them, so the menu below does not move.
+  if (!overview) return <Text dimColor>{'reading the configuration…\n'}</Text>;
   return (
     <Box flexDirection="column">
       <Text>
@@ -131,7 +133,7 @@ function OverviewLine({ overview, error }: { overview?: Overview; error?: string
 
 function HealthLines({ health, error }: { health?: Health; error?: string }) {
   if (error) return <Text color={colors.warn}>Health unknown: {error}</Text>;
-  if (!health) return <Text dimColor>checking the repository…</Text>;
+  if (!health) return <Text dimColor>{'checking the repository…\n'}</Text>;
   const { lastBackup, lastVerification, window, lastDrill } = health;
   return (
     <Box flexDirection="column">
