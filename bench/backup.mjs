@@ -1,5 +1,6 @@
 // Logical backup: lifeline vs plain `pg_dump -Fc` vs the hand-made pipeline of the same compression.
-// Usage: npm run bench   (BENCH_SIZES_MB=256,1024 BENCH_ZSTD_LEVEL=3)
+// Usage: npm run bench   (BENCH_SIZES_MB=256,1024 BENCH_ZSTD_LEVEL=3 BENCH_REPEAT=1)
+// With BENCH_REPEAT=n the pipelines and lifeline run n times, interleaved, and the median run counts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { benchCluster, cli, fileSize, mib, pgEnv, randomTextDatabase, ratio, timed } from './lib.mjs';
@@ -7,6 +8,9 @@ import { describeConn } from '../dist/postgres/conninfo.js';
 
 const sizes = (process.env.BENCH_SIZES_MB ?? '256,1024').split(',').map(Number);
 const level = Number(process.env.BENCH_ZSTD_LEVEL ?? 3);
+const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
+/** The run with the median wall time. */
+const median = (runs) => [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor((runs.length - 1) / 2)];
 
 const bench = await benchCluster();
 const rows = [];
@@ -20,14 +24,18 @@ try {
     const db = conn.database;
 
     const plain = await timed('pg_dump -Fc > file', bench.tools.pg_dump, ['-Fc', '-f', path.join(out, 'plain.dump'), db], { env });
-    const pipeline = await timed(`pg_dump -Fc -Z0 \\| zstd -T0 -${level}`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} > "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'pipe.dump.zst')], { env });
-    // What a backup tool must do beyond the raw pipe: hash what it stores and fsync it.
-    const durable = await timed(`same + sha256 + fsync`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} | tee "$3" | sha256sum > /dev/null && sync "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'durable.dump.zst')], { env });
     const home = path.join(out, 'home');
     const lifelineEnv = { ...process.env, LIFELINE_HOME: home, NO_COLOR: '1' };
     await timed('config', 'node', [cli, 'config', 'set', 'backup.compressionLevel', String(level)], { env: lifelineEnv });
     const url = describeConn(conn);
-    const lifeline = await timed('lifeline backup (no verify)', 'node', [cli, '--db', url, '--json', 'backup', '--verify', 'none'], { env: lifelineEnv });
+    const runs = { pipeline: [], durable: [], lifeline: [] };
+    for (let i = 0; i < repeat; i++) {
+      runs.pipeline.push(await timed(`pg_dump -Fc -Z0 \\| zstd -T0 -${level}`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} > "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'pipe.dump.zst')], { env }));
+      // What a backup tool must do beyond the raw pipe: hash what it stores and fsync it.
+      runs.durable.push(await timed(`same + sha256 + fsync`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} | tee "$3" | sha256sum > /dev/null && sync "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'durable.dump.zst')], { env }));
+      runs.lifeline.push(await timed('lifeline backup (no verify)', 'node', [cli, '--db', url, '--json', 'backup', '--verify', 'none'], { env: lifelineEnv }));
+    }
+    const [pipeline, durable, lifeline] = [median(runs.pipeline), median(runs.durable), median(runs.lifeline)];
     const manifest = JSON.parse(lifeline.stdout).backup;
     const stored = manifest.objects[0].size;
     const verified = await timed('lifeline backup (defaults: + verify archive)', 'node', [cli, '--db', url, 'backup'], { env: lifelineEnv });
@@ -39,7 +47,7 @@ try {
   await bench.cleanup();
 }
 
-console.log(`\n### Logical backup (zstd -${level}, ${new Date().toISOString().slice(0, 10)}, ${process.env.HOSTNAME ?? 'this machine'})\n`);
+console.log(`\n### Logical backup (zstd -${level}, ${new Date().toISOString().slice(0, 10)}, ${process.env.HOSTNAME ?? 'this machine'}${repeat > 1 ? `, median of ${repeat} interleaved runs` : ''})\n`);
 console.log('| database | tool | wall s | stored MiB | peak RSS MiB | time vs pg_dump -Fc | time vs pipeline | size vs pg_dump -Fc |');
 console.log('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
