@@ -32,7 +32,7 @@ export interface WarmSpoolOptions {
 }
 
 /** The spool restore_command reads for a recovery in `dataDir` from `walRepo`. */
-export function recoverySpool(dataDir: string, walRepo: string): string {
+function recoverySpool(dataDir: string, walRepo: string): string {
   return path.join(dataDir, 'pg_wal', SPOOL_FOLDER, spoolId(spoolLocation(walRepo)));
 }
 
