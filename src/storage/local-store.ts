@@ -328,13 +328,15 @@ export class LocalStore implements Store {
     const gid = await this.#groupId();
     // A concurrent delete may remove an emptied folder between our mkdir and open: retry a little.
     for (let attempt = 0; ; attempt++) {
-      await makeDirs(dir, this.#dirMode, gid).catch((error: unknown) => {
+      await makeDirs(dir, this.#dirMode, gid, this.location).catch((error: unknown) => {
         throw this.#groupError(error, gid) ?? error;
       });
       let handle: FileHandle | undefined;
       try {
         handle = await fsp.open(tmp, 'wx', this.#fileMode);
-        if (gid !== undefined) await handle.chown(-1, gid);
+        const owner = await inheritedOwner(dir, this.location);
+        if (owner) await handle.chown(owner.uid, gid ?? owner.gid);
+        else if (gid !== undefined) await handle.chown(-1, gid);
         await handle.chmod(this.#fileMode);
         return handle;
       } catch (error) {
@@ -428,11 +430,15 @@ async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
  * mkdir -p with `mode` (and group `gid`) on every folder it creates, whatever the umask. Step by
  * step rather than `recursive: true`, which reports ENOENT instead of EROFS/EACCES on some file systems.
  */
-async function makeDirs(dir: string, mode: number, gid: number | undefined): Promise<void> {
+async function makeDirs(dir: string, mode: number, gid: number | undefined, root: string): Promise<void> {
   const missing: string[] = [];
+  let existing = dir;
   for (let current = dir; ; current = path.dirname(current)) {
     try {
-      if ((await fsp.stat(current)).isDirectory()) break;
+      if ((await fsp.stat(current)).isDirectory()) {
+        existing = current;
+        break;
+      }
       // A file where a folder should be: let mkdir below report it (EEXIST/ENOTDIR).
       missing.push(current);
       break;
@@ -441,6 +447,7 @@ async function makeDirs(dir: string, mode: number, gid: number | undefined): Pro
       missing.push(current);
     }
   }
+  const owner = await inheritedOwner(existing, root);
   for (const folder of missing.reverse()) {
     try {
       await fsp.mkdir(folder, { mode: mode & 0o777 });
@@ -449,9 +456,22 @@ async function makeDirs(dir: string, mode: number, gid: number | undefined): Pro
       throw error;
     }
     // chown before chmod: changing the group clears the setgid bit for non-root users.
-    if (gid !== undefined) await fsp.chown(folder, -1, gid);
+    if (owner) await fsp.chown(folder, owner.uid, gid ?? owner.gid);
+    else if (gid !== undefined) await fsp.chown(folder, -1, gid);
     await fsp.chmod(folder, mode);
   }
+}
+
+/**
+ * Run as root inside a repository folder that belongs to another user (the server's user, after
+ * `lifeline archiving setup --apply` shared it), what root creates takes that folder's owner:
+ * a root-owned wal/<timeline>/ folder would lock the server's archive_command out of it.
+ * Undefined otherwise (not root, a root-owned folder, or a folder outside the repository).
+ */
+async function inheritedOwner(folder: string, root: string): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0 || (folder !== root && !folder.startsWith(root + path.sep))) return undefined;
+  const stat = await fsp.stat(folder).catch(() => undefined);
+  return stat && stat.uid !== 0 ? { uid: stat.uid, gid: stat.gid } : undefined;
 }
 
 /** A group name or id to its numeric id, from /etc/group (Node has no getgrnam). */

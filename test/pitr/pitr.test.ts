@@ -138,6 +138,46 @@ describe('point-in-time recovery', () => {
     await cluster.destroy();
   });
 
+  it('a recovered cluster that serves on its new timeline: its own base backup and WAL recover again, through the .history file', async () => {
+    const first = path.join(pg.root, 'recovered-tl2');
+    const recovered = await cli(['pitr', '--to', target, '--data-dir', first, '--yes', '--json']);
+    expect(recovered.exitCode, recovered.stderr).toBe(0);
+    const tl2 = await openCluster(`${first}.lifeline`);
+    cleanups.push(() => tl2.destroy());
+    // "What comes next": archiving on into the same repository, the new timeline's history file
+    // archived (it was written while archiving was off), a fresh base backup.
+    await tl2.configure({ archive_mode: 'on', archive_command: archiveCommand({ repo }) });
+    await tl2.restart();
+    const history = path.join(first, 'pg_wal', '00000002.history');
+    expect(JSON.parse(recovered.stdout).next.join('\n')).toContain(`lifeline wal-push --repo ${repo} ${history}`);
+    const push = await runCli(['wal-push', '--repo', repo, history], { env: home.env });
+    expect(push.exitCode, push.stderr).toBe(0);
+    const tl2Db = describeConn(tl2.conn('app'));
+    const backup = await runCli(['--db', tl2Db, '--repo', repo, 'backup', '--physical', '--verify', 'none'], { env: home.env });
+    expect(backup.exitCode, backup.stderr).toBe(0);
+    await sql(tl2.conn('app'), "INSERT INTO items VALUES (1000, 'C')");
+    const switched = async () => (await sql<{ file: string }>(tl2.conn('postgres'), 'SELECT pg_walfile_name(pg_switch_wal()) AS file'))[0].file;
+    await waitForArchived(await switched());
+    const [{ t: target2 }] = await sql<{ t: string }>(tl2.conn('app'), `SELECT ${utcNow} AS t`);
+    await sql(tl2.conn('app'), "INSERT INTO items VALUES (1001, 'D')");
+    await waitForArchived(await switched());
+
+    const second = path.join(pg.root, 'recovered-tl3');
+    const again = await cli(['pitr', '--to', target2, '--data-dir', second, '--yes', '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    const tl3 = await openCluster(`${second}.lifeline`);
+    cleanups.push(() => tl3.destroy());
+    const out = JSON.parse(again.stdout);
+    expect(out.timeline).toBe(3);
+    const conn: ConnInfo = { host: out.socketDir, port: out.port, user: 'postgres', database: 'app', params: {} };
+    expect((await sql<{ phase: string }>(conn, "SELECT phase FROM items WHERE id >= 1000 ORDER BY id")).map((r) => r.phase)).toEqual(['C']);
+    // The history file came from what pitr laid out, not from a node start.
+    const log = fs.readFileSync(path.join(`${second}.lifeline`, 'log', 'postgres.log'), 'utf8');
+    expect(log).toMatch(/restored log file "00000002\.history" from archive/);
+    await tl3.destroy();
+    await tl2.destroy();
+  });
+
   it('--into: carries the database as of T into a new database on the target server; refuses an existing one', async () => {
     const result = await runCli(['--db', db, '--repo', repo, 'pitr', '--to', target, '--into', 'app_at_t', '--yes', '--json'], { env: home.env });
     expect(result.exitCode, result.stderr).toBe(0);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalStore, resolveGroup } from '../../src/storage/local-store.js';
 import { openStore } from '../../src/storage/open-store.js';
+import { shareRepositoryWithServer } from '../../src/engine/wal/archiving.js';
 import { readStoreSettings } from '../../src/storage/s3/settings.js';
 import { lifelineError, makeTempDir } from './helpers.js';
 
@@ -63,6 +64,19 @@ describe('repository modes', () => {
     // ...and what lifeline then writes there is still the group's.
     await store.put('wal/other', 'y');
     expect((await fs.stat(path.join(store.location, 'wal', 'other'))).gid).toBe(gid);
+  });
+
+  it.skipIf(!asRoot || !hasPostgres)('run as root in a repository shared with the server user, what root adds stays that user\'s', async () => {
+    const store = new LocalStore({ root: path.join(base, 'served') });
+    await shareRepositoryWithServer(store, store.location);
+    const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout);
+    // A root wal-push of a new timeline's history file (the server had archived only timeline 1),
+    // and a root backup.
+    await store.put('wal/00000002/00000002.history.zst', 'history');
+    await store.put('backups/id/data.dump', 'x');
+    for (const p of ['wal/00000002', 'wal/00000002/00000002.history.zst', 'backups', 'backups/id/data.dump']) expect((await fs.stat(path.join(store.location, p))).uid, p).toBe(uid);
+    // The server's archive_command can still add to that timeline.
+    expect(other(`echo x > ${store.location}/wal/00000002/000000020000000000000004.zst`).status).toBe(0);
   });
 
   it('refuses shared-group without a group, and a group that does not exist', async () => {

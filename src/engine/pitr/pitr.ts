@@ -121,6 +121,7 @@ export async function pointInTimeRecovery(options: PitrOptions): Promise<PitrRes
     return {
       ...base,
       ...proof,
+      next: nextSteps(mode, { timeline: recovered.timeline, dataDir, repo: repo.location }),
       dataDir,
       port: recovered.cluster.port,
       socketDir: recovered.cluster.socketDir,
@@ -172,10 +173,15 @@ function describePlan(plan: PitrPlan, mode: PitrMode): string[] {
   ];
 }
 
-function nextSteps(mode: PitrMode): string[] {
+function nextSteps(mode: PitrMode, recovered?: { timeline: number; dataDir: string; repo: string }): string[] {
   const steps = [
     'The recovered data is on a NEW timeline with archiving off. If this cluster is to serve, turn archiving back on (lifeline archiving setup --apply, restart) and take a fresh base backup (lifeline backup --physical): older base backups and WAL do not cover its new timeline.',
   ];
+  if (recovered) {
+    // PostgreSQL archives a timeline's history file when it is made; archiving was off then.
+    const history = path.join(recovered.dataDir, 'pg_wal', `${recovered.timeline.toString(16).toUpperCase().padStart(8, '0')}.history`);
+    steps.push(`With archiving on, archive the new timeline's history file too, so later recoveries can follow the switch: lifeline wal-push --repo ${recovered.repo} ${history}`);
+  }
   if (mode.kind === 'into') {
     steps[0] = `Check the data in "${mode.into}", then point the application at it (or copy what you need). The source server kept archiving throughout; take a fresh base backup once you swap data in.`;
   }

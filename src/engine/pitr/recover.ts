@@ -104,11 +104,12 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
     fs.writeFileSync(keyringFile, formatKeyring(repo.keyring.keys), { mode: 0o600 });
     await chownToServerUser(keyringFile);
   }
+  let warm: { stop(): Promise<void> } | undefined;
   try {
     const firstSegment = String(backup.extra?.startWalFile ?? '');
     if (/^[0-9A-F]{24}$/.test(firstSegment)) {
       const ownRepository = walRepo === repo.location;
-      await warmSpool({ dataDir, walRepo, keys: { keyringFile }, firstSegment, signal, ...(ownRepository ? { store: repo.store, keyring: repo.keyring } : {}) });
+      warm = await warmSpool({ dataDir, walRepo, keys: { keyringFile }, firstSegment, signal, ...(ownRepository ? { store: repo.store, keyring: repo.keyring } : {}) });
     }
     const recoverStarted = Date.now();
     const timeoutMs = options.timeoutMs ?? 3600_000;
@@ -130,6 +131,7 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
   } finally {
     if (keyringFile) fs.rmSync(keyringFile, { force: true });
     // WAL that wal-fetch read ahead and recovery did not need.
+    await warm?.stop();
     stopPrefetchers(dataDir);
   }
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LifelineError } from '../../errors.js';
@@ -36,15 +36,26 @@ function recoverySpool(dataDir: string, walRepo: string): string {
   return path.join(dataDir, 'pg_wal', SPOOL_FOLDER, spoolId(spoolLocation(walRepo)));
 }
 
-export async function warmSpool(options: WarmSpoolOptions): Promise<void> {
+/**
+ * Lays the spool out; the prefetcher it starts is stopped (and waited for) by the returned
+ * function, which the caller runs however recovery ends: one still starting up has not claimed
+ * the spool yet, so stopPrefetchers (spool.ts) would not find it before the folders are removed.
+ */
+export async function warmSpool(options: WarmSpoolOptions): Promise<{ stop(): Promise<void> }> {
   const spool = recoverySpool(options.dataDir, options.walRepo);
   for (const dir of [path.dirname(spool), spool]) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     await chownToServerUser(dir);
   }
   await fetchAsServer(options, spool);
-  startPrefetcher(options, spool);
-  if (options.store) await layOutHistory(options.store, options.keyring, spool, options.signal);
+  const prefetcher = await startPrefetcher(options, spool);
+  try {
+    if (options.store) await layOutHistory(options.store, options.keyring, spool, options.signal);
+  } catch (error) {
+    await prefetcher.stop();
+    throw error;
+  }
+  return prefetcher;
 }
 
 /**
@@ -65,15 +76,35 @@ async function fetchAsServer(options: WarmSpoolOptions, spool: string): Promise<
 }
 
 /** The read-ahead for the segments after the first, as the server's OS user, as wal-fetch would start it. */
-function startPrefetcher(options: WarmSpoolOptions, spool: string): void {
+async function startPrefetcher(options: WarmSpoolOptions, spool: string): Promise<{ stop(): Promise<void> }> {
   const segmentSize = segmentSizeOf(path.join(spool, options.firstSegment));
   // The first is spooled already: the window starts with it, so the prefetcher keeps it.
   const names = [options.firstSegment, ...followingSegments(options.firstSegment, DEFAULT_READ_AHEAD - 1, segmentSize)];
   const keys = [...(options.keys.keyFile ? ['--key-file', options.keys.keyFile] : []), ...(options.keys.keyringFile ? ['--keyring', options.keys.keyringFile] : [])];
   const [node, bin] = lifelineArgv();
-  void asServerUser(node, [bin, 'wal-prefetch', '--repo', options.walRepo, ...keys, '--segment-size', String(segmentSize), spool, ...names])
-    .then(([cmd, argv]) => spawn(cmd, argv, { detached: true, stdio: 'ignore', cwd: options.dataDir }).unref())
-    .catch(() => undefined); // no read-ahead then: wal-fetch fetches each file itself, and starts one
+  let child: ChildProcess;
+  try {
+    const [cmd, argv] = await asServerUser(node, [bin, 'wal-prefetch', '--repo', options.walRepo, ...keys, '--segment-size', String(segmentSize), spool, ...names]);
+    // Its own process group (runuser and the node under it), so that one signal ends both.
+    child = spawn(cmd, argv, { detached: true, stdio: 'ignore', cwd: options.dataDir });
+    child.on('error', () => undefined);
+  } catch {
+    return { stop: async () => undefined }; // no read-ahead then: wal-fetch fetches each file itself, and starts one
+  }
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  child.unref();
+  return {
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      child.ref(); // its exit is now worth waiting for
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        return; // gone already
+      }
+      await exited;
+    },
+  };
 }
 
 /** Every .history file of the repository, copied where restore_command finds it, then the mark that the list is complete. */
