@@ -7,11 +7,6 @@ import { ensureDir } from '../fs-util.js';
 
 const CONFIG_NAME = 'config';
 
-/** Where the settings file is, without reading it (it may not parse). */
-export function configFilePath(paths: LifelinePaths): string {
-  return configFile(paths);
-}
-
 /** The conf-backed settings file, validated with zod on every read. */
 export function openConfigFile(paths: LifelinePaths): Conf<Record<string, unknown>> {
   ensureDir(paths.config);
@@ -23,7 +18,7 @@ export function openConfigFile(paths: LifelinePaths): Conf<Record<string, unknow
       projectSuffix: '',
     });
   } catch (error) {
-    throw new LifelineError('CONFIG_INVALID', `Cannot read the config file ${configFilePath(paths)}: ${(error as Error).message.split('\n')[0]}`, {
+    throw new LifelineError('CONFIG_INVALID', `Cannot read the config file ${configFile(paths)}: ${(error as Error).message.split('\n')[0]}`, {
       hint: 'It must be a JSON object: fix the file, or move it away to start from the defaults.',
     });
   }

@@ -111,4 +111,4 @@ function offsetOf(doc: Document, fieldPath: readonly PathSegment[]): number {
   return offset;
 }
 
-export { findRunbook, runbookDirs, runbookFiles, shippedRunbookDir, userRunbookDir, type RunbookDir, type RunbookFileEntry } from './files.js';
+export { findRunbook, runbookDirs, runbookFiles, shippedRunbookDir, type RunbookDir, type RunbookFileEntry } from './files.js';

@@ -9,6 +9,8 @@ import { openCluster } from '../../src/postgres/cluster.js';
 import { archiveCommand } from '../../src/engine/wal/command.js';
 import { shareRepositoryWithServer } from '../../src/engine/wal/archiving.js';
 import { LocalStore } from '../../src/storage/local-store.js';
+import { openRepository } from '../../src/storage/open-repository.js';
+import { extractBaseBackup } from '../../src/engine/pitr/extract-base.js';
 
 /*
  * One real cluster archiving through the built CLI's wal-push: base backup, commits A, time T,
@@ -248,5 +250,24 @@ describe('point-in-time recovery', () => {
     const cluster = await openCluster(`${dataDir}.lifeline`);
     expect(await cluster.isRunning()).toBe(false);
     await cluster.destroy();
+  });
+
+  it('base backups in gzip and none (decoded in Node, unlike zstd and lz4) extract and verify at the archive level; a damaged gzip one is named corrupt, not a tar failure', async () => {
+    const ids: Record<string, string> = {};
+    for (const codec of ['gzip', 'none']) {
+      const result = await runCli(['--db', db, '--repo', repo, '--json', 'backup', '--physical', '--compress', codec, '--verify', 'archive'], { env: home.env });
+      expect(result.exitCode, result.stderr).toBe(0);
+      ids[codec] = JSON.parse(result.stdout).backup.id;
+    }
+    const copy = await copyRepo('repo-gzip-damaged');
+    const repository = await openRepository(copy);
+    const manifest = await repository.readManifest(ids.gzip);
+    const object = manifest.objects.find((o) => o.name.startsWith('base.tar'))!;
+    const file = path.join(copy, 'backups', ids.gzip, object.name);
+    const bytes = fs.readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    const dataDir = fs.mkdtempSync(path.join(pg.root, 'extract-'));
+    await expect(extractBaseBackup(repository, manifest, dataDir)).rejects.toMatchObject({ code: 'REPO_CORRUPT', message: expect.stringContaining(`${object.name} is corrupt`) });
   });
 });

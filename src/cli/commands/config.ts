@@ -12,8 +12,8 @@ export function registerConfig(program: Command, run: Run): void {
     .description('where the config file is')
     .action(
       run(async (ctx) => {
-        const { configFilePath } = await import('../../config/store.js');
-        const file = configFilePath(ctx.paths);
+        const { configFile } = await import('../../config/paths.js');
+        const file = configFile(ctx.paths);
         ctx.out.result({ path: file });
         ctx.out.line(file);
         return EXIT.ok;

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { LifelineError } from '../../errors.js';
 import { redactText } from '../../redact.js';
 import type { Context } from '../context.js';
+import { runbookDirs, userRunbookDir } from '../../runbook/files.js';
 import type { Run } from '../main.js';
 import type { TargetInfo } from '../../runbook/template.js';
 import type { LoadedRunbook } from '../../runbook/loader.js';
@@ -107,13 +108,13 @@ export async function executeRun(ctx: Context, flags: RunFlags, runbookArg: stri
     if (Object.keys(given).length) throw new LifelineError('USAGE', '--param cannot change a resumed run.', { hint: 'A resumed run keeps the params it started with.' });
     const state = loadRunState(runsDir, flags.resume);
     loaded = loader.loadRunbookFile(state.runbookFile, registry);
-    if (runbookArg && loader.findRunbook(runbookArg, dirs(ctx, loader)) !== state.runbookFile) {
+    if (runbookArg && loader.findRunbook(runbookArg, dirs(ctx)) !== state.runbookFile) {
       throw new LifelineError('USAGE', `Run ${state.runId} belongs to runbook ${state.runbookFile}, not ${runbookArg}.`, { hint: `Leave the runbook out: lifeline run --resume ${state.runId}` });
     }
     start = { kind: 'resume', state };
   } else {
     if (!runbookArg) throw new LifelineError('USAGE', 'Which runbook?', { hint: 'Give a runbook id (see `lifeline runbooks list`) or a YAML file, or --resume <run-id>.' });
-    loaded = loader.loadRunbookFile(loader.findRunbook(runbookArg, dirs(ctx, loader)), registry);
+    loaded = loader.loadRunbookFile(loader.findRunbook(runbookArg, dirs(ctx)), registry);
     const runId = newRunId(loaded.runbook.id);
     const params = await resolveParams({
       loaded,
@@ -170,8 +171,9 @@ export function runServices(ctx: Context): RunServices {
   };
 }
 
-export function dirs(ctx: Context, loader: typeof import('../../runbook/loader.js')) {
-  return loader.runbookDirs({ userDir: loader.userRunbookDir(ctx.paths.config, ctx.config.runbookDir) });
+/** Where `run`, `runbooks` and the TUI look for runbooks: the user's folder, then the shipped one. */
+export function dirs(ctx: Context) {
+  return runbookDirs({ userDir: userRunbookDir(ctx.paths.config, ctx.config.runbookDir) });
 }
 
 function parseParamFlags(values: string[]): Record<string, string> {

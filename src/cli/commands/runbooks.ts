@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
-import type { Context } from '../context.js';
 import type { Run } from '../main.js';
+import { dirs } from './run.js';
 import { table } from '../format.js';
 import { writeOutFile } from '../out-file.js';
 
@@ -16,7 +16,7 @@ export function registerRunbooks(program: Command, run: Run): void {
       run(async (ctx) => {
         const [{ createBuiltinRegistry }, loader] = await Promise.all([import('../../runbook/builtins.js'), import('../../runbook/loader.js')]);
         const registry = createBuiltinRegistry();
-        const rows = loader.runbookFiles(userAndShipped(ctx, loader)).map((entry) => {
+        const rows = loader.runbookFiles(dirs(ctx)).map((entry) => {
           const result = loader.checkRunbookText({ text: fs.readFileSync(entry.file, 'utf8'), file: entry.file, registry });
           return result.ok
             ? { id: result.loaded.runbook.id, title: result.loaded.runbook.title, kind: result.loaded.runbook.kind, file: entry.file, source: entry.source, valid: true, problems: [] }
@@ -42,7 +42,7 @@ export function registerRunbooks(program: Command, run: Run): void {
         ]);
         const registry = createBuiltinRegistry();
         const results = files.map((file) => {
-          const absolute = loader.findRunbook(file, userAndShipped(ctx, loader));
+          const absolute = loader.findRunbook(file, dirs(ctx));
           const result = loader.checkRunbookText({ text: loader.readRunbookText(absolute), file: absolute, registry });
           return { file: absolute, valid: result.ok, problems: result.ok ? [] : result.problems };
         });
@@ -72,6 +72,3 @@ export function registerRunbooks(program: Command, run: Run): void {
     );
 }
 
-function userAndShipped(ctx: Context, loader: typeof import('../../runbook/loader.js')) {
-  return loader.runbookDirs({ userDir: loader.userRunbookDir(ctx.paths.config, ctx.config.runbookDir) });
-}

@@ -45,7 +45,11 @@ export async function extractBaseBackup(repo: Repository, backup: Manifest, data
   } else {
     const { stream, done } = codec.create(signal);
     input = drainingSink(stream);
-    decoded = Promise.all([done, pipeline(stream, tar.sink)]);
+    // A decoder that fails leaves tar waiting for the rest of its input: stop it.
+    decoded = Promise.all([done, pipeline(stream, tar.sink)]).catch((error: unknown) => {
+      tar.stop();
+      throw error;
+    });
   }
   decoded.catch(() => undefined);
   const meter = hashMeter();
