@@ -401,8 +401,18 @@ function readError(error: unknown, file: string): LifelineError {
   });
 }
 
-/** Writes into an open file and fsyncs it at the end; the caller closes the handle. */
+/** Bytes written between two background flushes of a large file. */
+const FLUSH_EVERY = 32 << 20;
+
+/**
+ * Writes into an open file and fsyncs it at the end; the caller closes the handle. A large file
+ * is flushed in the background as it grows (fdatasync while the next chunks are written), so the
+ * disk works while the dump does and the final fsync waits only for the last few megabytes.
+ */
 function fileSink(handle: FileHandle, onFsError: (error: unknown) => void): Writable {
+  let unflushed = 0;
+  let flushing: Promise<void> | undefined;
+  let flushError: Error | undefined;
   const fail = (callback: (error?: Error | null) => void) => (error: Error) => {
     onFsError(error);
     callback(error);
@@ -410,10 +420,26 @@ function fileSink(handle: FileHandle, onFsError: (error: unknown) => void): Writ
   return new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _encoding, callback) {
-      writeFully(handle, chunk).then(() => callback(), fail(callback));
+      if (flushError) return fail(callback)(flushError);
+      writeFully(handle, chunk).then(() => {
+        unflushed += chunk.length;
+        if (unflushed >= FLUSH_EVERY && !flushing) {
+          unflushed = 0;
+          flushing = handle.datasync().then(
+            () => void (flushing = undefined),
+            (error: Error) => void ((flushError = error), (flushing = undefined)),
+          );
+        }
+        callback();
+      }, fail(callback));
     },
     final(callback) {
-      handle.sync().then(() => callback(), fail(callback));
+      Promise.resolve(flushing)
+        .then(() => {
+          if (flushError) throw flushError;
+          return handle.sync();
+        })
+        .then(() => callback(), fail(callback));
     },
   });
 }

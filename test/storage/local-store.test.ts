@@ -76,19 +76,20 @@ describe('LocalStore basics', () => {
     expect((await readAll(await store.get('k'))).toString()).toBe('two');
   });
 
-  it('streams a large body with back-pressure and hashes what it stored', async () => {
-    const chunk = Buffer.alloc(1 << 20, 7);
-    const count = 24;
+  it('streams a large body with back-pressure, flushing as it grows, and hashes what it stored', async () => {
+    // Past two background flushes (every 32 MiB), with chunks that differ so order counts.
+    const count = 80;
     let produced = 0;
     const source = new Readable({
       read() {
-        this.push(produced++ < count ? chunk : null);
+        this.push(produced < count ? Buffer.alloc(1 << 20, produced++ % 251) : null);
       },
     });
     const result = await store.put('big', source);
-    expect(result.size).toBe(count * chunk.length);
+    expect(result.size).toBe(count << 20);
     const stored = await readAll(await store.get('big'));
     expect(result.sha256).toBe(sha256(stored));
+    expect([stored[0], stored[(33 << 20) + 5], stored.at(-1)]).toEqual([0, 33, 79]);
   });
 
   it('refuses keys that could escape the repository or hide as temp files', async () => {
