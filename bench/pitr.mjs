@@ -9,7 +9,9 @@
 //                    (both until the recovered server is promoted and answers)
 //   WAL push         per call, on copies of real 16 MiB segments, against `node -e 0`
 //
-// Knobs: BENCH_PITR_MB (database size, default 512), BENCH_WAL_MB (WAL written after the backups, 256).
+// Knobs: BENCH_PITR_MB (database size, default 512), BENCH_WAL_MB (WAL written after the backups, 256),
+// BENCH_REPEAT (1: with n, both recoveries run n times, interleaved, and the medians count),
+// BENCH_BR_RESTORE_PROCESSES (pgBackRest restore's --process-max, 1).
 // Usage: npm run build && node bench/pitr.mjs
 import { execa } from 'execa';
 import fs from 'node:fs';
@@ -25,6 +27,11 @@ import { cli, mib, randomTextDatabase, ratio, timed } from './lib.mjs';
 
 const sizeMb = Number(process.env.BENCH_PITR_MB ?? 512);
 const walMb = Number(process.env.BENCH_WAL_MB ?? 256);
+const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
+/** pgBackRest's restore processes: 1 like its backup, or 2 to match lifeline's zstd + tar pair. */
+const brRestoreProcesses = Math.max(1, Number(process.env.BENCH_BR_RESTORE_PROCESSES ?? 1));
+/** The run with the median wall time. */
+const median = (runs) => [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor((runs.length - 1) / 2)];
 
 const pgbackrest = ['/usr/bin/pgbackrest', '/usr/local/bin/pgbackrest'].find((file) => fs.existsSync(file));
 if (!pgbackrest) {
@@ -117,21 +124,38 @@ try {
   await writeWal(walMb / 2, 5_000_000_000);
   await archiveCaughtUp();
 
-  const lifelineDir = path.join(root, 'pitr-lifeline');
-  const lifelinePitr = await timed('lifeline pitr', process.execPath, [cli, '--repo', lifelineRepo, 'pitr', '--to', target, '--data-dir', lifelineDir, '--yes', '--json'], { env });
-  const lifelineRows = await markerRows(JSON.parse(lifelinePitr.stdout));
-  await stopRecovered(`${lifelineDir}.lifeline`);
-
-  const brData = path.join(root, 'pitr-pgbackrest');
-  fs.mkdirSync(brData, { mode: 0o700 });
-  await chownToServerUser(brData);
-  const started = process.hrtime.bigint();
-  const brRestore = await br([`--pg1-path=${brData}`, '--type=time', `--target=${target}`, '--target-action=promote', 'restore']);
-  const recovered = await createCluster({ dir: path.join(root, 'pitr-pgbackrest.cluster'), adoptDataDir: brData, settings: { archive_mode: 'off' } });
-  await waitFor(async () => !(await withClient(recovered.conn('postgres'), async (c) => (await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r)), 'pgBackRest\'s recovery to finish');
-  const brPitrSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const brRows = (await withClient(recovered.conn('bench'), (c) => c.query('SELECT phase FROM marker ORDER BY phase'))).rows.map((r) => r.phase).join(',');
-  await recovered.destroy();
+  // With BENCH_REPEAT=n both recoveries run n times, interleaved and in alternating order; the
+  // median of each counts. Each starts after a sync, so neither pays for the other's writeback.
+  const lifelineRuns = [];
+  const brRuns = [];
+  const recoverLifeline = async (run) => {
+    const lifelineDir = path.join(root, `pitr-lifeline-${run}`);
+    await execa('sync');
+    const lifelinePitr = await timed('lifeline pitr', process.execPath, [cli, '--repo', lifelineRepo, 'pitr', '--to', target, '--data-dir', lifelineDir, '--yes', '--json'], { env });
+    lifelineRuns.push({ ...lifelinePitr, out: JSON.parse(lifelinePitr.stdout), rows: await markerRows(JSON.parse(lifelinePitr.stdout)) });
+    await stopRecovered(`${lifelineDir}.lifeline`);
+    fs.rmSync(lifelineDir, { recursive: true, force: true });
+  };
+  const recoverPgBackRest = async (run) => {
+    const brData = path.join(root, `pitr-pgbackrest-${run}`);
+    fs.mkdirSync(brData, { mode: 0o700 });
+    await chownToServerUser(brData);
+    await execa('sync');
+    const started = process.hrtime.bigint();
+    const brRestore = await br([`--pg1-path=${brData}`, `--process-max=${brRestoreProcesses}`, '--type=time', `--target=${target}`, '--target-action=promote', 'restore']);
+    const recovered = await createCluster({ dir: path.join(root, `pitr-pgbackrest-${run}.cluster`), adoptDataDir: brData, settings: { archive_mode: 'off' } });
+    await waitFor(async () => !(await withClient(recovered.conn('postgres'), async (c) => (await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r)), 'pgBackRest\'s recovery to finish');
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const rows = (await withClient(recovered.conn('bench'), (c) => c.query('SELECT phase FROM marker ORDER BY phase'))).rows.map((r) => r.phase).join(',');
+    await recovered.destroy();
+    fs.rmSync(brData, { recursive: true, force: true });
+    brRuns.push({ seconds, restore: brRestore, rows });
+  };
+  for (let run = 0; run < repeat; run++) {
+    for (const recover of run % 2 ? [recoverPgBackRest, recoverLifeline] : [recoverLifeline, recoverPgBackRest]) await recover(run);
+  }
+  const lifelinePitr = median(lifelineRuns);
+  const brPitr = median(brRuns);
 
   const perCall = await walPushPerCall(cluster, brConf, env);
 
@@ -139,8 +163,8 @@ try {
   const brRepoBytes = await duBytes(path.join(brDir, 'repo'));
   results.push(
     ['base backup', `${lifelineBase.seconds.toFixed(1)} s`, `${brBase.seconds.toFixed(1)} s`, ratio(lifelineBase.seconds, brBase.seconds)],
-    ['PITR to T, until the promoted server answers', `${lifelinePitr.seconds.toFixed(1)} s (rows: ${lifelineRows})`, `${brPitrSeconds.toFixed(1)} s (restore ${brRestore.seconds.toFixed(1)} s; rows: ${brRows})`, ratio(lifelinePitr.seconds, brPitrSeconds)],
-    ['  of which extract, recovery', phases(JSON.parse(lifelinePitr.stdout).timings), `${brRestore.seconds.toFixed(1)} s, ${(brPitrSeconds - brRestore.seconds).toFixed(1)} s`, ''],
+    ['PITR to T, until the promoted server answers', `${lifelinePitr.seconds.toFixed(2)} s (rows: ${lifelinePitr.rows})`, `${brPitr.seconds.toFixed(2)} s (rows: ${brPitr.rows})`, ratio(lifelinePitr.seconds, brPitr.seconds)],
+    ['  of which extract, recovery', phases(lifelinePitr.out.timings), `${brPitr.restore.seconds.toFixed(1)} s, ${(brPitr.seconds - brPitr.restore.seconds).toFixed(1)} s`, ''],
     ['WAL push, per 16 MiB segment', `${perCall.lifeline.toFixed(0)} ms`, `${perCall.pgbackrest.toFixed(0)} ms`, ratio(perCall.lifeline, perCall.pgbackrest)],
     ['  of which start-up (node -e 0)', `${perCall.node.toFixed(0)} ms`, '', ''],
     ['repository (base + WAL)', `${mib(lifelineRepoBytes)} MiB`, `${mib(brRepoBytes)} MiB`, ratio(lifelineRepoBytes, brRepoBytes)],
@@ -152,7 +176,7 @@ try {
   if (!process.env.BENCH_KEEP) fs.rmSync(root, { recursive: true, force: true });
 }
 
-console.log(`\n### PITR: lifeline vs pgBackRest ${sizeMb} MB database, ${walMb} MB of WAL after the backup (zstd 3, one process each)\n`);
+console.log(`\n### PITR: lifeline vs pgBackRest ${sizeMb} MB database, ${walMb} MB of WAL after the backup (zstd 3, one process each${brRestoreProcesses > 1 ? ` (pgBackRest restore: ${brRestoreProcesses})` : ''}${repeat > 1 ? `; PITR: median of ${repeat} interleaved runs` : ''})\n`);
 console.log('| measure | lifeline | pgBackRest | lifeline / pgBackRest |');
 console.log('| --- | --- | --- | --- |');
 for (const row of results) console.log(`| ${row.join(' | ')} |`);
