@@ -18,6 +18,8 @@ describe('progress', () => {
     expect(frame).toMatch(/█+░+ +50% +100\.0 MiB \/ 200\.0 MiB +[\d.]+ (KiB|MiB|GiB)\/s +ETA \d+:\d\d/);
     expect(frame).toContain('> pg_restore: processing data for table "public.orders"');
     expect(frame).toMatch(/RTO clock 0:0\d \/ target 1h/);
+    // The bar shows the work moving: the running step's mark stands still (no spinner frames).
+    expect(frame).toMatch(/● +restore +Restore the data/);
     // Not a drill: the explanation waits for "?".
     expect(frame).not.toContain('Streams the dump into pg_restore.');
     await screen.press('?');

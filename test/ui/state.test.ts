@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Key } from 'ink';
 import type { RunEvent } from '../../src/runbook/events.js';
 import { decideTui } from '../../src/ui/headless.js';
 import { commandFor, printable } from '../../src/ui/key/keyBindings.js';
 import { nextProgress } from '../../src/ui/state/progress.js';
-import { initialRunState, reduceRun } from '../../src/ui/state/runState.js';
+import { initialRunState, PROGRESS_REDRAW_MS, reduceRun } from '../../src/ui/state/runState.js';
+import { createRunController } from '../../src/ui/state/runController.js';
 import { formatAge, formatClock, formatTime, parseDurationText } from '../../src/ui/format.js';
 import { abortConsequences } from '../../src/ui/components/AbortDialog.js';
 import { checkTimestamp } from '../../src/ui/components/TimestampInput.js';
@@ -83,6 +84,38 @@ describe('the run state reducer', () => {
       steps: [{ id: 'a', title: 'A', type: 'action' }, { id: 'b', title: 'B', type: 'action' }], resumed: { fromStep: 'b', previousStatus: 'interrupted' },
     }));
     expect(state.steps).toMatchObject([{ status: 'passed', earlier: true }, { status: 'pending' }]);
+  });
+});
+
+describe('progress redraws', () => {
+  it('show a moving byte count at most every PROGRESS_REDRAW_MS, the latest held one when the time is up or before the next event', () => {
+    vi.useFakeTimers();
+    try {
+      const controller = createRunController();
+      let redraws = 0;
+      controller.subscribe(() => redraws++);
+      const shown = () => controller.getSnapshot().run.current?.progress?.bytes;
+      const bytes = (n: number, ms: number) => controller.sink(event('progress', 'a', { phase: 'dump', bytes: n, totalBytes: 100 }, ms));
+      controller.sink(event('step-started', 'a', { title: 'A', type: 'action', index: 0, total: 1 }, 0));
+      bytes(10, 0);
+      expect(shown()).toBe(10);
+      const before = redraws;
+      bytes(20, 200);
+      bytes(30, 400);
+      expect([shown(), redraws]).toEqual([10, before]); // held: nothing to redraw yet
+      vi.advanceTimersByTime(PROGRESS_REDRAW_MS);
+      expect([shown(), redraws]).toEqual([30, before + 1]); // the latest, once
+      bytes(40, 600);
+      controller.sink(event('progress', 'a', { phase: 'dump', message: 'dumping public.orders' }, 650));
+      expect(controller.getSnapshot().run.current?.progress).toMatchObject({ bytes: 40, message: 'dumping public.orders' });
+      bytes(50, 700);
+      controller.sink(event('step-finished', 'a', { outcome: 'passed', durationMs: 800, attempts: 1 } as never, 800));
+      expect(controller.getSnapshot().run.current?.progress?.bytes).toBe(50); // shown before the step's end
+      bytes(100, 900);
+      expect(shown()).toBe(100); // the end of the bar is never held
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

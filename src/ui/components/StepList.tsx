@@ -5,8 +5,11 @@ import type { StepView } from '../state/runState.js';
 import { stepMarks } from '../theme.js';
 import { Spinner } from './Spinner.js';
 
-/** Every step with its state mark and elapsed time; the running one ticks. */
-export function StepList({ steps, now, width }: { steps: StepView[]; now: number; width: number }) {
+/**
+ * Every step with its state mark and elapsed time; the running one ticks. `still`: a progress bar
+ * shows the work moving, so the running step's mark does not spin (each frame costs CPU the work needs).
+ */
+export function StepList({ steps, now, width, still = false }: { steps: StepView[]; now: number; width: number; still?: boolean }) {
   const idWidth = Math.min(24, Math.max(...steps.map((step) => step.id.length), 4));
   return (
     <Box flexDirection="column">
@@ -18,7 +21,7 @@ export function StepList({ steps, now, width }: { steps: StepView[]; now: number
         const title = truncate(`${step.title}${note}`, Math.max(10, width - idWidth - 22));
         return (
           <Box key={`${step.rollbackOf ?? ''}${step.id}-${index}`}>
-            <Box width={3}>{step.status === 'running' ? <Spinner /> : <Text color={mark.color}>{mark.mark}</Text>}</Box>
+            <Box width={3}>{step.status === 'running' && !still ? <Spinner /> : <Text color={mark.color}>{mark.mark}</Text>}</Box>
             <Box width={idWidth + 2}>
               <Text color={mark.color} bold={step.status === 'running'}>
                 {truncate(step.id, idWidth)}

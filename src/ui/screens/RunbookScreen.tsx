@@ -186,6 +186,7 @@ export function RunbookView({
   const current = run.current;
   const promptActive = overlay === undefined;
   const busy = running && !pending && current !== undefined && !run.finished;
+  const progressShown = Boolean(busy && current?.progress);
   const outputRows = Math.max(0, Math.min(8, rows - run.steps.length - run.rollback.length - (pending ? 20 : 14)));
 
   return (
@@ -213,7 +214,7 @@ export function RunbookView({
       ) : null}
       {run.steps.length ? (
         <Box flexDirection="column" marginTop={1}>
-          <StepList steps={run.steps} now={now} width={width} />
+          <StepList steps={run.steps} now={now} width={width} still={progressShown} />
         </Box>
       ) : null}
       {run.rollback.length ? (
@@ -221,7 +222,7 @@ export function RunbookView({
           <Text bold color={colors.warn}>
             Rolling back
           </Text>
-          <StepList steps={run.rollback} now={now} width={width} />
+          <StepList steps={run.rollback} now={now} width={width} still={progressShown} />
         </Box>
       ) : null}
       {current && !run.finished ? (

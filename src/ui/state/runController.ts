@@ -2,7 +2,7 @@ import { LifelineError } from '../../errors.js';
 import type { GivenAnswer, InputRequest, RunEvent, RunEventSink } from '../../runbook/events.js';
 import type { ParamQuestion } from '../../runbook/params.js';
 import type { Answerer } from '../../runbook/runner.js';
-import { initialRunState, reduceRun, type RunViewState } from './runState.js';
+import { initialRunState, PROGRESS_REDRAW_MS, progressMayWait, reduceRun, type RunViewState } from './runState.js';
 
 /**
  * The bridge between one run and the screen. The CLI layer hands `sink`, `answer` and `askParam`
@@ -68,10 +68,28 @@ export function createRunController(): RunController {
     snapshot = { ...snapshot, ...next };
     for (const listener of [...listeners]) listener();
   };
+  const apply = (event: RunEvent) => set({ run: reduceRun(snapshot.run, event), phase: snapshot.phase === 'preparing' ? 'running' : snapshot.phase });
+  // Byte counts arrive up to five times a second; each frame costs CPU the backup or restore is
+  // using. The latest held report is shown when PROGRESS_REDRAW_MS is up, or before the next event.
+  let held: RunEvent | undefined;
+  let heldTimer: ReturnType<typeof setTimeout> | undefined;
+  const showHeld = () => {
+    clearTimeout(heldTimer);
+    heldTimer = undefined;
+    const event = held;
+    held = undefined;
+    if (event) apply(event);
+  };
 
   return {
     sink(event: RunEvent) {
-      set({ run: reduceRun(snapshot.run, event), phase: snapshot.phase === 'preparing' ? 'running' : snapshot.phase });
+      if (progressMayWait(snapshot.run, event)) {
+        held = event;
+        heldTimer ??= setTimeout(showHeld, PROGRESS_REDRAW_MS);
+        return;
+      }
+      showHeld(); // what was held comes first: events keep their order
+      apply(event);
     },
     answer(request, { signal }) {
       return new Promise<GivenAnswer>((resolve, reject) => {

@@ -61,6 +61,23 @@ export const OUTPUT_TAIL = 200;
 
 export const initialRunState: RunViewState = { steps: [], rollback: [] };
 
+/** A moving byte count is redrawn at most this often: every frame costs the CPU the backup is using. */
+export const PROGRESS_REDRAW_MS = 500;
+
+/**
+ * A report that only moves the byte count of the bar on screen, less than PROGRESS_REDRAW_MS after
+ * the figure shown, may wait (the controller shows the latest one when the time is up).
+ */
+export function progressMayWait(state: RunViewState, event: RunEvent): boolean {
+  if (event.kind !== 'progress') return false;
+  const shown = state.current?.progress;
+  const next = event.data;
+  if (!shown || next.phase !== shown.phase || next.message !== undefined || next.bytes === undefined) return false;
+  if (next.totalBytes !== undefined && next.bytes >= next.totalBytes) return false;
+  const last = shown.samples.at(-1);
+  return last !== undefined && Date.parse(event.time) - last.at < PROGRESS_REDRAW_MS;
+}
+
 const finishedStatus: Record<string, StepStatus> = {
   ok: 'passed',
   skipped: 'skipped',
