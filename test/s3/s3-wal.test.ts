@@ -4,11 +4,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walFetch } from '../../src/engine/wal/fetch.js';
 import { walPush } from '../../src/engine/wal/push.js';
-import { describeConn } from '../../src/postgres/conninfo.js';
+import { withClient } from '../../src/postgres/client.js';
+import { openCluster } from '../../src/postgres/cluster.js';
+import { describeConn, type ConnInfo } from '../../src/postgres/conninfo.js';
 import { repoRoot, runCli, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
 import { startS3rver, type S3TestServer } from './helpers/s3rver.js';
 
-/* PITR's pieces on S3: wal-push / wal-fetch (engine and the CLI's fast path) and a physical base backup. */
+/* PITR on S3: wal-push / wal-fetch (engine and the CLI's fast path), a physical base backup, and a recovery to a time from the bucket. */
 
 let server: S3TestServer;
 let home: TempHome;
@@ -79,5 +81,36 @@ describe('WAL archive on S3', () => {
     expect(JSON.parse(list.stdout).backups.map((b: { id: string; kind: string }) => [b.id, b.kind])).toEqual([[id, 'base']]);
     const integrity = await runCli(['--repo', 's3://lifeline-wal/base', 'verify', id, '--level', 'integrity'], { env });
     expect(integrity.exitCode, integrity.stdout + integrity.stderr).toBe(0);
+  });
+
+  it('pitr recovers to a time from the bucket alone: base backup and WAL fetched from S3, A kept, B not', async () => {
+    const env = { ...home.env, ...server.env };
+    const repo = 's3://lifeline-wal/base';
+    const sql = async <T>(text: string) => withClient(pg.conn('postgres'), async (c) => (await c.query(text)).rows as T[]);
+    const backup = await runCli(['--json', '--db', describeConn(pg.tcpConn('postgres')), '--repo', repo, 'backup', '--physical', '--verify', 'none'], { env });
+    expect(backup.exitCode, backup.stderr).toBe(0);
+    await sql("CREATE TABLE marks (phase text); INSERT INTO marks VALUES ('A')");
+    const [{ t: target }] = await sql<{ t: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`);
+    await sql("INSERT INTO marks VALUES ('B')");
+    const [{ file }] = await sql<{ file: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS file');
+    const deadline = Date.now() + 60_000;
+    while ((await sql<{ last: string | null }>('SELECT last_archived_wal AS last FROM pg_stat_archiver'))[0].last! < file) {
+      if (Date.now() > deadline) throw new Error(`${file} was not archived in time`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
+    const dataDir = path.join(home.home, 'pitr-from-s3');
+    const run = await runCli(['--json', '--repo', repo, 'pitr', '--to', target, '--data-dir', dataDir, '--yes'], { env, timeoutMs: 180_000 });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    const cluster = await openCluster(`${dataDir}.lifeline`);
+    try {
+      const conn: ConnInfo = { host: out.socketDir, port: out.port, user: 'postgres', database: 'postgres', params: {} };
+      const phases = await withClient(conn, async (c) => (await c.query<{ phase: string }>('SELECT phase FROM marks ORDER BY phase')).rows.map((r) => r.phase));
+      expect(phases).toEqual(['A']);
+      expect(out.timeline).toBeGreaterThan(1);
+    } finally {
+      await cluster.destroy();
+    }
   });
 });
