@@ -5,7 +5,7 @@ import type { Health, StatusReport, TuiServices } from '../ui/services.js';
 import type { RunController } from '../ui/state/runController.js';
 import type { Context } from './context.js';
 import { dirs, executeRun, runServices, type RunFlags } from './commands/run.js';
-import { quickRunbookList } from '../runbook/files.js';
+import { quickRunbookList, runbookFiles } from '../runbook/files.js';
 
 /**
  * The TUI's window on the world: every screen's data comes through these functions, built here
@@ -59,7 +59,7 @@ export function createTuiServices(ctx: Context, flags: RunFlags = {}, notes: { c
     async loadRunbooks() {
       const [{ createBuiltinRegistry }, loader] = await Promise.all([import('../runbook/builtins.js'), import('../runbook/loader.js')]);
       const registry = createBuiltinRegistry();
-      return loader.runbookFiles(dirs(ctx)).map((entry) => {
+      return runbookFiles(dirs(ctx)).map((entry) => {
         const result = loader.checkRunbookText({ text: fs.readFileSync(entry.file, 'utf8'), file: entry.file, registry });
         return result.ok
           ? { id: entry.name, title: result.loaded.runbook.title, kind: result.loaded.runbook.kind, description: result.loaded.runbook.description, source: entry.source }

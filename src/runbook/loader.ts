@@ -110,5 +110,3 @@ function offsetOf(doc: Document, fieldPath: readonly PathSegment[]): number {
   }
   return offset;
 }
-
-export { findRunbook, runbookDirs, runbookFiles, shippedRunbookDir, type RunbookDir, type RunbookFileEntry } from './files.js';

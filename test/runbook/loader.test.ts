@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkRunbookText, findRunbook, loadRunbookFile, runbookDirs, shippedRunbookDir } from '../../src/runbook/loader.js';
+import { checkRunbookText, loadRunbookFile } from '../../src/runbook/loader.js';
+import { findRunbook, runbookDirs, shippedRunbookDir } from '../../src/runbook/files.js';
 import { quickRunbookList } from '../../src/runbook/files.js';
 import { createBuiltinRegistry } from '../../src/runbook/builtins.js';
 import { resolveParams } from '../../src/runbook/params.js';

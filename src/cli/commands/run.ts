@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { LifelineError } from '../../errors.js';
 import { redactText } from '../../redact.js';
 import type { Context } from '../context.js';
-import { runbookDirs, userRunbookDir } from '../../runbook/files.js';
+import { findRunbook, runbookDirs, userRunbookDir } from '../../runbook/files.js';
 import type { Run } from '../main.js';
 import type { TargetInfo } from '../../runbook/template.js';
 import type { LoadedRunbook } from '../../runbook/loader.js';
@@ -108,13 +108,13 @@ export async function executeRun(ctx: Context, flags: RunFlags, runbookArg: stri
     if (Object.keys(given).length) throw new LifelineError('USAGE', '--param cannot change a resumed run.', { hint: 'A resumed run keeps the params it started with.' });
     const state = loadRunState(runsDir, flags.resume);
     loaded = loader.loadRunbookFile(state.runbookFile, registry);
-    if (runbookArg && loader.findRunbook(runbookArg, dirs(ctx)) !== state.runbookFile) {
+    if (runbookArg && findRunbook(runbookArg, dirs(ctx)) !== state.runbookFile) {
       throw new LifelineError('USAGE', `Run ${state.runId} belongs to runbook ${state.runbookFile}, not ${runbookArg}.`, { hint: `Leave the runbook out: lifeline run --resume ${state.runId}` });
     }
     start = { kind: 'resume', state };
   } else {
     if (!runbookArg) throw new LifelineError('USAGE', 'Which runbook?', { hint: 'Give a runbook id (see `lifeline runbooks list`) or a YAML file, or --resume <run-id>.' });
-    loaded = loader.loadRunbookFile(loader.findRunbook(runbookArg, dirs(ctx)), registry);
+    loaded = loader.loadRunbookFile(findRunbook(runbookArg, dirs(ctx)), registry);
     const runId = newRunId(loaded.runbook.id);
     const params = await resolveParams({
       loaded,

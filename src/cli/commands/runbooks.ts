@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { EXIT } from '../../errors.js';
 import type { Run } from '../main.js';
 import { dirs } from './run.js';
+import { findRunbook, runbookFiles } from '../../runbook/files.js';
 import { table } from '../format.js';
 import { writeOutFile } from '../out-file.js';
 
@@ -16,7 +17,7 @@ export function registerRunbooks(program: Command, run: Run): void {
       run(async (ctx) => {
         const [{ createBuiltinRegistry }, loader] = await Promise.all([import('../../runbook/builtins.js'), import('../../runbook/loader.js')]);
         const registry = createBuiltinRegistry();
-        const rows = loader.runbookFiles(dirs(ctx)).map((entry) => {
+        const rows = runbookFiles(dirs(ctx)).map((entry) => {
           const result = loader.checkRunbookText({ text: fs.readFileSync(entry.file, 'utf8'), file: entry.file, registry });
           return result.ok
             ? { id: result.loaded.runbook.id, title: result.loaded.runbook.title, kind: result.loaded.runbook.kind, file: entry.file, source: entry.source, valid: true, problems: [] }
@@ -42,7 +43,7 @@ export function registerRunbooks(program: Command, run: Run): void {
         ]);
         const registry = createBuiltinRegistry();
         const results = files.map((file) => {
-          const absolute = loader.findRunbook(file, dirs(ctx));
+          const absolute = findRunbook(file, dirs(ctx));
           const result = loader.checkRunbookText({ text: loader.readRunbookText(absolute), file: absolute, registry });
           return { file: absolute, valid: result.ok, problems: result.ok ? [] : result.problems };
         });

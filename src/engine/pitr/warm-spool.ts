@@ -8,7 +8,7 @@ import type { Store } from '../../storage/store.js';
 import { readCatalog } from '../wal/catalog.js';
 import { lifelineArgv, restoreCommand, spoolLocation, type CommandKeys } from '../wal/command.js';
 import { walFetch } from '../wal/fetch.js';
-import { DEFAULT_READ_AHEAD, followingSegments, HISTORY_COMPLETE, HISTORY_FOLDER, SPOOL_FOLDER, segmentSizeOf, spoolId } from '../wal/spool.js';
+import { DEFAULT_READ_AHEAD, followingSegments, HISTORY_COMPLETE, HISTORY_FOLDER, segmentSizeOf, spoolDir } from '../wal/spool.js';
 
 /*
  * Before the recovering server starts, lifeline pitr lays out what PostgreSQL will ask for first,
@@ -31,9 +31,9 @@ export interface WarmSpoolOptions {
   signal?: AbortSignal;
 }
 
-/** The spool restore_command reads for a recovery in `dataDir` from `walRepo`. */
+/** The spool restore_command reads for a recovery in `dataDir` from `walRepo` (PostgreSQL's %p is in pg_wal). */
 function recoverySpool(dataDir: string, walRepo: string): string {
-  return path.join(dataDir, 'pg_wal', SPOOL_FOLDER, spoolId(spoolLocation(walRepo)));
+  return spoolDir(path.join(dataDir, 'pg_wal', 'RECOVERYXLOG'), spoolLocation(walRepo));
 }
 
 /**
