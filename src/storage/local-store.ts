@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { LifelineError, abortError, errnoCode, throwIfAborted } from '../errors.js';
+import { fileSink } from './file-sink.js';
 import {
   TEMP_PREFIX,
   assertValidKey,
@@ -399,57 +400,6 @@ function readError(error: unknown, file: string): LifelineError {
     hint: 'Check the repository disk and its permissions.',
     cause: error,
   });
-}
-
-/** Bytes written between two background flushes of a large file. */
-const FLUSH_EVERY = 32 << 20;
-
-/**
- * Writes into an open file and fsyncs it at the end; the caller closes the handle. A large file
- * is flushed in the background as it grows (fdatasync while the next chunks are written), so the
- * disk works while the dump does and the final fsync waits only for the last few megabytes.
- */
-function fileSink(handle: FileHandle, onFsError: (error: unknown) => void): Writable {
-  let unflushed = 0;
-  let flushing: Promise<void> | undefined;
-  let flushError: Error | undefined;
-  const fail = (callback: (error?: Error | null) => void) => (error: Error) => {
-    onFsError(error);
-    callback(error);
-  };
-  return new Writable({
-    highWaterMark: 1 << 20,
-    write(chunk: Buffer, _encoding, callback) {
-      if (flushError) return fail(callback)(flushError);
-      writeFully(handle, chunk).then(() => {
-        unflushed += chunk.length;
-        if (unflushed >= FLUSH_EVERY && !flushing) {
-          unflushed = 0;
-          flushing = handle.datasync().then(
-            () => void (flushing = undefined),
-            (error: Error) => void ((flushError = error), (flushing = undefined)),
-          );
-        }
-        callback();
-      }, fail(callback));
-    },
-    final(callback) {
-      Promise.resolve(flushing)
-        .then(() => {
-          if (flushError) throw flushError;
-          return handle.sync();
-        })
-        .then(() => callback(), fail(callback));
-    },
-  });
-}
-
-async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    offset += bytesWritten;
-  }
 }
 
 /**
