@@ -1,16 +1,29 @@
-// Logical backup: lifeline vs plain `pg_dump -Fc` vs the hand-made pipeline of the same compression.
+// Logical backup: lifeline vs plain `pg_dump -Fc` vs the hand-made pipeline of the same compression
+// (bare; with sha256 + fsync; and doing all of lifeline's work by hand: by-hand-backup.sh).
 // Usage: npm run bench   (BENCH_SIZES_MB=256,1024 BENCH_ZSTD_LEVEL=3 BENCH_REPEAT=1)
 // With BENCH_REPEAT=n the pipelines and lifeline run n times, interleaved, and the median run counts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { benchCluster, cli, fileSize, mib, pgEnv, randomTextDatabase, ratio, timed } from './lib.mjs';
 import { describeConn } from '../dist/postgres/conninfo.js';
+import { withClient } from '../dist/postgres/client.js';
+import { dumpedTables, fingerprintSql, qualified, tableColumns } from '../dist/engine/backup/fingerprint.js';
 
 const sizes = (process.env.BENCH_SIZES_MB ?? '256,1024').split(',').map(Number);
 const level = Number(process.env.BENCH_ZSTD_LEVEL ?? 3);
 const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 /** The run with the median wall time. */
 const median = (runs) => [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor((runs.length - 1) / 2)];
+
+/** The per-table counts and fingerprints lifeline takes, as SQL for psql. */
+async function fingerprintScript(conn, file) {
+  await withClient(conn, async (c) => {
+    const tables = await dumpedTables(c);
+    const columns = await tableColumns(c, tables);
+    fs.writeFileSync(file, tables.map((t) => `${fingerprintSql(qualified(t), 'c64', columns.get(`${t.schema}.${t.table}`))};\n`).join(''));
+  });
+}
+const byHand = path.join(path.dirname(new URL(import.meta.url).pathname), 'by-hand-backup.sh');
 
 const bench = await benchCluster();
 const rows = [];
@@ -28,11 +41,14 @@ try {
     const lifelineEnv = { ...process.env, LIFELINE_HOME: home, NO_COLOR: '1' };
     await timed('config', 'node', [cli, 'config', 'set', 'backup.compressionLevel', String(level)], { env: lifelineEnv });
     const url = describeConn(conn);
-    const runs = { pipeline: [], durable: [], lifeline: [] };
+    const sql = path.join(out, 'fingerprints.sql');
+    await fingerprintScript(conn, sql);
+    const runs = { pipeline: [], durable: [], byHand: [], lifeline: [] };
     for (let i = 0; i < repeat; i++) {
       runs.pipeline.push(await timed(`pg_dump -Fc -Z0 \\| zstd -T0 -${level}`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} > "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'pipe.dump.zst')], { env }));
       // What a backup tool must do beyond the raw pipe: hash what it stores and fsync it.
       runs.durable.push(await timed(`same + sha256 + fsync`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} | tee "$3" | sha256sum > /dev/null && sync "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'durable.dump.zst')], { env }));
+      runs.byHand.push(await timed('same work by hand (snapshot, fingerprints, sha256, fsync)', byHand, [path.dirname(bench.tools.pg_dump), db, path.join(out, 'by-hand'), String(level), sql], { env }));
       const run = await timed('lifeline backup (no verify)', 'node', [cli, '--db', url, '--json', 'backup', '--verify', 'none'], { env: lifelineEnv });
       runs.lifeline.push(run);
       // The pipelines overwrite one file, reusing its blocks; lifeline's next backup may reuse
@@ -40,12 +56,12 @@ try {
       // more on a thin-provisioned virtual disk (+0.5 s at 1 GiB here) and is not lifeline's doing.
       fs.rmSync(path.join(home, 'data', 'repository', 'backups', JSON.parse(run.stdout).backup.id), { recursive: true, force: true });
     }
-    const [pipeline, durable, lifeline] = [median(runs.pipeline), median(runs.durable), median(runs.lifeline)];
+    const [pipeline, durable, byHandRun, lifeline] = [median(runs.pipeline), median(runs.durable), median(runs.byHand), median(runs.lifeline)];
     const manifest = JSON.parse(lifeline.stdout).backup;
     const stored = manifest.objects[0].size;
     const verified = await timed('lifeline backup (defaults: + verify archive)', 'node', [cli, '--db', url, 'backup'], { env: lifelineEnv });
 
-    rows.push({ mb, size, durable, plain, plainSize: fileSize(path.join(out, 'plain.dump')), pipeline, pipeSize: fileSize(path.join(out, 'pipe.dump.zst')), lifeline, stored, verified });
+    rows.push({ mb, size, durable, byHand: byHandRun, plain, plainSize: fileSize(path.join(out, 'plain.dump')), pipeline, pipeSize: fileSize(path.join(out, 'pipe.dump.zst')), lifeline, stored, verified });
     fs.rmSync(out, { recursive: true, force: true });
   }
 } finally {
@@ -53,13 +69,16 @@ try {
 }
 
 console.log(`\n### Logical backup (zstd -${level}, ${new Date().toISOString().slice(0, 10)}, ${process.env.HOSTNAME ?? 'this machine'}${repeat > 1 ? `, median of ${repeat} interleaved runs` : ''})\n`);
-console.log('| database | tool | wall s | stored MiB | peak RSS MiB | time vs pg_dump -Fc | time vs pipeline | size vs pg_dump -Fc |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+console.log('| database | tool | wall s | stored MiB | peak RSS MiB | time vs pg_dump -Fc | time vs pipeline | time vs by hand | size vs pg_dump -Fc |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   const db = `${mib(r.size)} MiB`;
-  console.log(`| ${db} | pg_dump -Fc > file | ${r.plain.seconds} | ${mib(r.plainSize)} | ${r.plain.rssMb.toFixed(0)} | 1.00 | ${ratio(r.plain.seconds, r.pipeline.seconds)} | 1.00 |`);
-  console.log(`| ${db} | ${r.pipeline.label} | ${r.pipeline.seconds} | ${mib(r.pipeSize)} | ${r.pipeline.rssMb.toFixed(0)} | ${ratio(r.pipeline.seconds, r.plain.seconds)} | 1.00 | ${ratio(r.pipeSize, r.plainSize)} |`);
-  console.log(`| ${db} | ${r.durable.label} | ${r.durable.seconds} | ${mib(r.pipeSize)} | ${r.durable.rssMb.toFixed(0)} | ${ratio(r.durable.seconds, r.plain.seconds)} | ${ratio(r.durable.seconds, r.pipeline.seconds)} | ${ratio(r.pipeSize, r.plainSize)} |`);
-  console.log(`| ${db} | lifeline backup | ${r.lifeline.seconds} | ${mib(r.stored)} | ${r.lifeline.rssMb.toFixed(0)} | ${ratio(r.lifeline.seconds, r.plain.seconds)} | ${ratio(r.lifeline.seconds, r.pipeline.seconds)} | ${ratio(r.stored, r.plainSize)} |`);
-  console.log(`| ${db} | lifeline backup + verify archive | ${r.verified.seconds} | ${mib(r.stored)} | ${r.verified.rssMb.toFixed(0)} | ${ratio(r.verified.seconds, r.plain.seconds)} | ${ratio(r.verified.seconds, r.pipeline.seconds)} | ${ratio(r.stored, r.plainSize)} |`);
+  const line = (run, storedBytes, label = run.label) =>
+    console.log(`| ${db} | ${label} | ${run.seconds} | ${mib(storedBytes)} | ${run.rssMb.toFixed(0)} | ${ratio(run.seconds, r.plain.seconds)} | ${ratio(run.seconds, r.pipeline.seconds)} | ${ratio(run.seconds, r.byHand.seconds)} | ${ratio(storedBytes, r.plainSize)} |`);
+  line(r.plain, r.plainSize, 'pg_dump -Fc > file');
+  line(r.pipeline, r.pipeSize);
+  line(r.durable, r.pipeSize);
+  line(r.byHand, r.pipeSize);
+  line(r.lifeline, r.stored, 'lifeline backup');
+  line(r.verified, r.stored, 'lifeline backup + verify archive');
 }

@@ -127,7 +127,7 @@ export async function fingerprintTables(
 }
 
 /** Every table's columns in order (as pg_dump writes them), with the names of built-in types. */
-async function tableColumns(client: pg.ClientBase, tables: TableRef[]): Promise<Map<string, Column[]>> {
+export async function tableColumns(client: pg.ClientBase, tables: TableRef[]): Promise<Map<string, Column[]>> {
   const byTable = new Map<string, Column[]>();
   if (!tables.length) return byTable;
   const { rows } = await client.query<{ schema: string; table: string; name: string; builtin: string | null }>(
