@@ -42,6 +42,13 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
 const restore = (dir: string, repository: string, name: string) =>
   execa('/bin/sh', ['-c', restoreCommand({ repo: repository }).replace(/%f/g, name).replace(/%p/g, 'pg_wal/RECOVERYXLOG')], { cwd: dir, reject: false });
 
+/** A data directory as PostgreSQL leaves it for a recovery: pg_wal and recovery.signal. */
+function inRecovery(dir: string): string {
+  fs.mkdirSync(path.join(dir, 'pg_wal'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'recovery.signal'), '');
+  return dir;
+}
+
 const fetch = (name: string, extra: string[] = []) => runCli(['wal-fetch', '--repo', repo, ...extra, name, 'pg_wal/RECOVERYXLOG'], { cwd: dataDir });
 const fetched = () => fs.readFileSync(path.join(dataDir, 'pg_wal/RECOVERYXLOG'));
 
@@ -49,7 +56,7 @@ beforeAll(async () => {
   root = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'lifeline-read-ahead-'));
   repo = path.join(root, 'repo');
   dataDir = path.join(root, 'data');
-  fs.mkdirSync(path.join(dataDir, 'pg_wal'), { recursive: true });
+  inRecovery(dataDir);
   const source = path.join(root, 'source');
   fs.mkdirSync(source);
   for (const name of segments) {
@@ -103,7 +110,7 @@ describe('wal-fetch read-ahead', () => {
 
   it('--read-ahead 0 fetches in the foreground only', async () => {
     const other = path.join(root, 'data-no-read-ahead');
-    fs.mkdirSync(path.join(other, 'pg_wal'), { recursive: true });
+    inRecovery(other);
     const result = await runCli(['wal-fetch', '--repo', repo, '--read-ahead', '0', segments[0], 'pg_wal/RECOVERYXLOG'], { cwd: other });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(fs.existsSync(path.join(other, 'pg_wal', '.lifeline-prefetch'))).toBe(false);
@@ -112,7 +119,7 @@ describe('wal-fetch read-ahead', () => {
 
   it('restore_command takes a spooled segment with one mv, without starting wal-fetch; anything else goes to wal-fetch', async () => {
     const dir = path.join(root, 'data-shell');
-    fs.mkdirSync(path.join(dir, 'pg_wal'), { recursive: true });
+    inRecovery(dir);
     const gone = path.join(root, 'no-such-repo');
     const spool = spoolDir(path.join(dir, 'pg_wal/RECOVERYXLOG'), gone);
     fs.mkdirSync(spool, { recursive: true });
@@ -130,7 +137,7 @@ describe('wal-fetch read-ahead', () => {
 
   it('restore_command answers .history probes from the files pitr laid out: a copy each time, and "not archived" only once the list is complete', async () => {
     const dir = path.join(root, 'data-history');
-    fs.mkdirSync(path.join(dir, 'pg_wal'), { recursive: true });
+    inRecovery(dir);
     // The repository does not exist: wal-fetch would answer 126, so 0 or 1 came from the shell.
     const gone = path.join(root, 'no-such-repo');
     const history = path.join(spoolDir(path.join(dir, 'pg_wal/RECOVERYXLOG'), gone), HISTORY_FOLDER);
@@ -166,7 +173,7 @@ describe('wal-fetch read-ahead', () => {
       expect((await runCli(['wal-push', '--repo', repo, name], { cwd: source })).exitCode).toBe(0);
     }
     const dir = path.join(root, 'data-run');
-    fs.mkdirSync(path.join(dir, 'pg_wal'), { recursive: true });
+    inRecovery(dir);
     const spool = spoolDir(path.join(dir, 'pg_wal/RECOVERYXLOG'), repo);
     const lock = path.join(spool, '.prefetcher');
     const first = await runCli(['wal-fetch', '--repo', repo, '--read-ahead', '3', run[0], 'pg_wal/RECOVERYXLOG'], { cwd: dir });
@@ -184,5 +191,22 @@ describe('wal-fetch read-ahead', () => {
     // The same prefetcher served the whole run, and left when the archive had no more.
     expect(fs.existsSync(lock) ? fs.readFileSync(lock, 'utf8') : prefetcher).toBe(prefetcher);
     await waitFor(() => !fs.existsSync(lock), 'the prefetcher to stop at the end of the archive');
+  });
+
+  it('a prefetcher leaves when the server is promoted (no recovery.signal), and spools nothing for a data directory out of recovery', async () => {
+    const dir = inRecovery(path.join(root, 'data-promoted'));
+    const spool = spoolDir(path.join(dir, 'pg_wal/RECOVERYXLOG'), repo);
+    const prefetcher = runCli(['wal-prefetch', '--repo', repo, spool, ...segments.slice(1, 3)], { cwd: dir });
+    // The window is full and nothing takes from it: it would idle for a minute.
+    await waitFor(() => fs.existsSync(path.join(spool, segments[2])) && fs.existsSync(path.join(spool, segments[1])), 'the window to fill');
+    fs.rmSync(path.join(dir, 'recovery.signal'));
+    await waitFor(() => !fs.existsSync(path.join(spool, '.prefetcher')), 'the prefetcher to leave');
+    expect((await prefetcher).exitCode).toBe(0);
+
+    const promoted = path.join(root, 'data-out-of-recovery');
+    fs.mkdirSync(path.join(promoted, 'pg_wal'), { recursive: true });
+    const late = await runCli(['wal-prefetch', '--repo', repo, spoolDir(path.join(promoted, 'pg_wal/RECOVERYXLOG'), repo), segments[1]], { cwd: promoted });
+    expect(late.exitCode, late.stderr).toBe(0);
+    expect(fs.readdirSync(path.join(promoted, 'pg_wal'))).toEqual([]);
   });
 });

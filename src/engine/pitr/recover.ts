@@ -132,7 +132,7 @@ export async function recoverCluster(options: RecoverOptions): Promise<Recovered
     if (keyringFile) fs.rmSync(keyringFile, { force: true });
     // WAL that wal-fetch read ahead and recovery did not need.
     await warm?.stop();
-    stopPrefetchers(dataDir);
+    await stopPrefetchers(dataDir);
   }
 }
 

@@ -5,7 +5,7 @@ import type { Keyring } from '../../storage/crypto/keys.js';
 import type { Store } from '../../storage/store.js';
 import { walFetch } from './fetch.js';
 import { DEFAULT_SEGMENT_SIZE } from './names.js';
-import { claimSpool, dropPassed, followingSegments, makeSpool } from './spool.js';
+import { claimSpool, dropPassed, followingSegments, makeSpool, recovering } from './spool.js';
 
 export interface PrefetchOptions {
   store: Store;
@@ -28,7 +28,8 @@ export interface PrefetchOptions {
  * Keeps the next `names.length` segments in the spool (see spool.ts) while recovery takes them,
  * a few fetches at a time: a window that moves on as recovery consumes, so one prefetcher serves
  * a whole recovery. Stops at the first name the archive does not hold, when the spool is removed
- * (recovery is over: stopPrefetchers), or when recovery takes nothing for `idleMs`. Only one
+ * (stopPrefetchers), when the data directory is no longer in recovery (no recovery.signal or
+ * standby.signal), or when recovery takes nothing for `idleMs`. Only one
  * prefetcher works on a spool at a time: a second one returns at once. Failures are left to the
  * foreground wal-fetch, which fetches a file itself when the spool does not have it and reports
  * errors the way PostgreSQL needs.
@@ -37,8 +38,9 @@ export async function prefetch(options: PrefetchOptions): Promise<{ fetched: str
   const { spool, names } = options;
   const fetched: string[] = [];
   if (names.length === 0) return { fetched };
-  // Never recreates pg_wal: a data directory removed under a late prefetcher stays removed.
-  if (!makeSpool(spool)) return { fetched };
+  // Never recreates pg_wal: a data directory removed under a late prefetcher stays removed; and
+  // one started by recovery's last wal-fetch must not fill a spool once the server is promoted.
+  if (!recovering(spool) || !makeSpool(spool)) return { fetched };
   const release = claimSpool(spool);
   if (!release) return { fetched };
   const window = names.length;
@@ -59,6 +61,7 @@ export async function prefetch(options: PrefetchOptions): Promise<{ fetched: str
     } catch {
       return undefined; // the spool is gone
     }
+    if (!recovering(spool)) return undefined;
     let newestTaken = '';
     for (const name of waiting) {
       if (present.has(name)) continue;

@@ -72,29 +72,45 @@ export function makeSpool(spool: string): boolean {
 
 /**
  * Ends the prefetchers working under a data directory and removes the spool (recovery is over or
- * abandoned): a prefetcher must not write into a folder that is about to be removed.
+ * abandoned): a prefetcher must not write into a folder that is about to be removed. A killed
+ * prefetcher is waited for (SIGKILL is delivered, not done, when kill returns), and one that was
+ * still starting up, not yet holding its spool, is found by the next round when it wrote there.
  */
-export function stopPrefetchers(dataDir: string): void {
+export async function stopPrefetchers(dataDir: string): Promise<void> {
   const root = spoolRoot(dataDir);
-  let spools: string[];
-  try {
-    spools = fs.readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const spool of spools) {
-    const pid = lockPid(path.join(root, spool));
-    if (pid !== undefined && processAlive(pid) && isPrefetcher(pid)) {
+  for (let round = 1; ; round++) {
+    let spools: string[];
+    try {
+      spools = fs.readdirSync(root);
+    } catch {
+      return;
+    }
+    const running = spools.map((spool) => lockPid(path.join(root, spool))).filter((pid): pid is number => pid !== undefined && isPrefetcher(pid));
+    for (const pid of running) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // Gone already.
       }
     }
+    const deadline = Date.now() + 10_000;
+    while (running.some(isPrefetcher) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      fs.rmSync(root, { recursive: true, force: true });
+      return;
+    } catch (error) {
+      if (round === 5 || (error as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw error;
+    }
   }
-  fs.rmSync(root, { recursive: true, force: true });
 }
 
+/** Whether the data directory a spool serves is still in recovery: a prefetcher has no work once it is not. */
+export function recovering(spool: string): boolean {
+  const dataDir = path.dirname(path.dirname(path.dirname(spool)));
+  return ['recovery.signal', 'standby.signal'].some((signal) => fs.existsSync(path.join(dataDir, signal)));
+}
+
+/** A live prefetcher (a dead one's pid may be reused, and a zombie has an empty command line). */
 function isPrefetcher(pid: number): boolean {
   try {
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('wal-prefetch');
