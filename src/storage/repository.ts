@@ -163,6 +163,11 @@ export class Repository {
     this.#keyring = options.keyring ?? EMPTY_KEYRING;
   }
 
+  /** The same repository (settings and keys) over another store, e.g. a ReadThroughStore of this one's. */
+  withStore(store: Store): Repository {
+    return new Repository(store, { minimumVerifiedLevel: this.minimumVerifiedLevel, keyring: () => this.keyring });
+  }
+
   /** The encryption keys (loaded on first use). */
   get keyring(): Keyring {
     if (typeof this.#keyring === 'function') this.#keyring = this.#keyring();

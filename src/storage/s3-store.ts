@@ -70,6 +70,7 @@ export interface S3ObjectDetails extends ObjectInfo {
  */
 export class S3Store implements Store {
   readonly location: string;
+  readonly remote = true;
   readonly client: S3Client;
   readonly config: ResolvedS3;
   readonly #listPageSize: number;

@@ -49,6 +49,8 @@ export interface StoreUsage {
 export interface Store {
   /** Human-readable location (a path or s3:// URL), never with credentials. */
   readonly location: string;
+  /** Every read crosses a network (S3): a second read of an object costs a second download. */
+  readonly remote?: boolean;
   /**
    * Streams `body` to `key`. The object becomes visible only once complete; on error or abort
    * nothing is left visible under `key`. Respects back-pressure. Errors of the body stream are

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/postgres/client.js';
 import { Repository } from '../../src/storage/repository.js';
@@ -38,6 +40,18 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
+/** Waits until a restore's local copy of a backup object (an object- file in scratch's copies- folder) holds `bytes`. */
+async function copyReaches(scratch: string, bytes: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const dirs = fs.existsSync(scratch) ? fs.readdirSync(scratch).filter((name) => name.startsWith('copies-')) : [];
+    const files = dirs.flatMap((dir) => (fs.readdirSync(path.join(scratch, dir), { withFileTypes: true }) ?? []).map((f) => path.join(scratch, dir, f.name)));
+    if (files.some((file) => file.includes('object-') && (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) >= bytes)) return;
+    if (Date.now() > deadline) throw new Error(`no local copy reached ${bytes} bytes`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 describe(`the S3 server stops (FAULT_SEED=${seed})`, { timeout: 120_000 }, () => {
   it(`mid-upload (seed ${seed}): the backup fails naming the endpoint; after a restart nothing of it is visible and prune clears its leftovers`, async () => {
     const { run, pid } = await spawnAndCatch(env, ['backup', '--verify', 'none'], 'pg_dump');
@@ -58,14 +72,23 @@ describe(`the S3 server stops (FAULT_SEED=${seed})`, { timeout: 120_000 }, () =>
 
   it(`mid-download (seed ${seed}): the restore fails naming the endpoint, the live database untouched; after a restart the backup restores`, async () => {
     const before = await count(env.conn, 'notes');
-    const { run, pid } = await spawnAndCatch(env, ['restore', earlier, '--yes'], 'pg_restore');
-    await runUntilBytes(pid, 'rchar', Math.round(dumpBytes * (0.05 + random() * 0.3)));
+    const manifest = await repository.readManifest(earlier);
+    const stored = manifest.objects.find((o) => o.name.startsWith('data.dump'))!.size;
+    const run = env.spawn('restore', earlier, '--yes');
+    // A restore from S3 downloads the backup once, during the check before anything is touched,
+    // into a local copy: the server dies while that copy grows.
+    await copyReaches(path.join(env.home.home, 'data', 'scratch'), Math.round(stored * (0.05 + random() * 0.3)));
+    process.kill(run.child.pid!, 'SIGSTOP');
     await server.kill();
-    process.kill(pid, 'SIGCONT');
+    process.kill(run.child.pid!, 'SIGCONT');
     const result = await outcome(run);
     expectClearError(result, 1, new RegExp(`${server.endpoint.replace(/\./g, '\\.')}|${bucket}`));
+    // An outage is not a bad backup: the error is the repository's, with its hint, not a failed check.
+    expect(result.stderr).toMatch(/^error: Cannot reach S3 at .* while reading s3:\/\/\S+\/data\.dump\.zst/m);
+    expect(result.stderr).toMatch(/^hint: Check that the endpoint is up and reachable/m);
     expect(await count(env.conn, 'notes')).toBe(before);
     expect((await databaseNames(env.pg)).filter((name) => name.startsWith('shop__'))).toEqual([]);
+    expect(fs.readdirSync(path.join(env.home.home, 'data', 'scratch')).filter((name) => name.startsWith('copies-'))).toEqual([]);
 
     await server.restart();
     await expectConsistent(env, [earlier], { repository });

@@ -1,78 +1,33 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnInfo } from '../../src/postgres/conninfo.js';
 import { withClient } from '../../src/postgres/client.js';
-import { logicalBackup } from '../../src/engine/backup/logical.js';
 import { restoreBackup } from '../../src/engine/restore/restore.js';
 import { RANGE_CHUNK_BYTES } from '../../src/engine/restore/ranged-read.js';
-import { Repository } from '../../src/storage/repository.js';
+import type { Repository } from '../../src/storage/repository.js';
 import type { Manifest } from '../../src/storage/manifest.js';
-import type { GetOptions, ListOptions, PutOptions, Store } from '../../src/storage/store.js';
-import { seeded, startTestCluster, type TestCluster } from '../helpers/cluster.js';
+import type { TestCluster } from '../helpers/cluster.js';
 import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
-import { startS3rver, type S3TestServer } from '../s3/helpers/s3rver.js';
+import type { RecordingStore } from '../helpers/recording-store.js';
+import { s3Backup } from '../helpers/s3-backup.js';
 
 let pg: TestCluster;
-let s3: S3TestServer;
 let shop: ConnInfo;
 let scratch: string;
 let store: RecordingStore;
 let repo: Repository;
 let manifest: Manifest;
-
-/** The real S3 store, with a record of the reads asked of it (a spy, not a mock: every call goes to s3rver). */
-class RecordingStore implements Store {
-  readonly gets: { key: string; start?: number; end?: number }[] = [];
-  constructor(readonly inner: Store) {}
-  get location() {
-    return this.inner.location;
-  }
-  put(key: string, body: Readable | Buffer | string, options?: PutOptions) {
-    return this.inner.put(key, body, options);
-  }
-  get(key: string, options: GetOptions = {}) {
-    this.gets.push({ key, start: options.start, end: options.end });
-    return this.inner.get(key, options);
-  }
-  head(key: string) {
-    return this.inner.head(key);
-  }
-  list(prefix: string, options?: ListOptions) {
-    return this.inner.list(prefix, options);
-  }
-  delete(keys: string[]) {
-    return this.inner.delete(keys);
-  }
-  deletePartial(prefix: string, options: { olderThan: Date }) {
-    return this.inner.deletePartial(prefix, options);
-  }
-  usage() {
-    return this.inner.usage();
-  }
-}
+let cleanup: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  pg = await startTestCluster();
-  s3 = await startS3rver();
-  shop = await seeded(pg, { database: 'shop', rows: 5_000 });
-  // ~40 MB of random hex text: about 20 MB stored with zstd, so a few 8 MiB ranges.
-  await withClient(shop, (c) =>
-    c.query(`CREATE TABLE notes (id int PRIMARY KEY, body text);
-             INSERT INTO notes SELECT g, ${Array(10).fill('md5(random()::text)').join(' || ')} FROM generate_series(1, 120000) g;`),
-  );
-  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-prestore-'));
-  store = new RecordingStore(s3.store('lifeline-test', 'parallel'));
-  repo = new Repository(store);
-  ({ manifest } = await logicalBackup({ conn: shop, repo, label: 'daily', operator: 'test', compression: 'zstd', lockWaitTimeoutSeconds: 10 }));
+  // ~40 MB of random hex text: about 20 MB stored with zstd, so a few 8 MiB ranges. Not marked
+  // remote: this exercises the ranged reads a restore from S3 makes when it has no room for a
+  // local copy of the backup (s3-local-copy.test.ts covers the copy).
+  ({ pg, shop, scratch, store, repo, manifest, cleanup } = await s3Backup({ prefix: 'prestore', notesRows: 120_000 }));
 }, 180_000);
-afterAll(async () => {
-  await s3?.cleanup();
-  await pg?.cleanup();
-  if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-});
+afterAll(() => cleanup?.());
 
 const databaseExists = (name: string) =>
   withClient(pg.conn('postgres'), async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);

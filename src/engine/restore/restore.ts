@@ -23,6 +23,7 @@ import { createExtensions } from './extensions.js';
 import { runPlatformRestore } from './platform-restore.js';
 import { readToc } from './toc.js';
 import { stagingShortfall, withStagedDump } from './stage.js';
+import { withLocalCopies } from './local-copies.js';
 import { makeScratchDir } from '../scratch.js';
 
 export type RestoreMode = 'swap' | 'in-place' | 'into';
@@ -71,7 +72,12 @@ const stamp = (date: Date) => date.toISOString().replace(/[-:]/g, '').replace(/\
  * proven: restore into a new database, verify it against the manifest, then swap names in one
  * short transaction, keeping the old database as <db>__pre_restore_<time>.
  */
-export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+export function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  // From S3 the integrity check's download is kept on local disk and restored from.
+  return withLocalCopies({ repo: options.repo, manifest: options.manifest, workDir: options.stagingDir, onProgress: options.onProgress }, (repo) => restoreFrom({ ...options, repo }));
+}
+
+async function restoreFrom(options: RestoreOptions): Promise<RestoreResult> {
   const { repo, manifest, signal, onProgress } = options;
   const now = (options.now ?? (() => new Date()))();
   if (manifest.kind !== 'logical') {

@@ -8,7 +8,13 @@ import type { ProgressCallback } from '../progress.js';
 import type { VerifyCheck } from './types.js';
 import { workQueue } from '../work-queue.js';
 
-/** Level 1: every object is present and its size and sha256 (as stored) match the manifest. */
+const OUTAGES = new Set(['REPO_UNREACHABLE', 'REPO_AUTH']);
+
+/**
+ * Level 1: every object is present and its size and sha256 (as stored) match the manifest. A
+ * repository that cannot be reached or read with these credentials is not a failed check (the
+ * backup may be fine): that error is thrown, with its own hint.
+ */
 export async function checkIntegrity(options: {
   repo: Repository;
   manifest: Manifest;
@@ -52,7 +58,7 @@ export async function checkIntegrity(options: {
         ? { level: 'integrity', name, ok: true, detail: `${object.size} bytes, sha256 ${sha256.slice(0, 12)}…` }
         : { level: 'integrity', name, ok: false, detail: `sha256 ${sha256} differs from the manifest's ${object.sha256} (content changed)` };
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (signal?.aborted || (isLifelineError(error) && OUTAGES.has(error.code))) throw error;
       return { level: 'integrity', name, ok: false, detail: isLifelineError(error) ? error.message : String(error) };
     }
   }

@@ -18,6 +18,7 @@ import type { ProgressCallback } from '../progress.js';
 import { quoteIdent } from '../backup/fingerprint.js';
 import { checkConsistency, type SqlAssertion } from './consistency.js';
 import { checkIntegrity } from './integrity.js';
+import { withLocalCopies } from '../restore/local-copies.js';
 import { makeScratchDir, scratchError } from '../scratch.js';
 import { levelRank, passedLevelOf, type VerifyCheck, type VerifyReport } from './types.js';
 
@@ -44,7 +45,13 @@ export interface VerifyOptions {
  * Climbs the verification ladder up to `level`, stopping at the first level that fails, and
  * records the outcome. Never throws for a failed check: the report says what failed.
  */
-export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport> {
+export function verifyBackup(options: VerifyOptions): Promise<VerifyReport> {
+  // A logical backup read again after its integrity check (archive, restore) is read from S3 once.
+  if (options.manifest.kind !== 'logical' || levelRank(options.level) <= levelRank('integrity')) return climb(options);
+  return withLocalCopies({ repo: options.repo, manifest: options.manifest, workDir: options.workDir, onProgress: options.onProgress }, (repo) => climb({ ...options, repo }));
+}
+
+async function climb(options: VerifyOptions): Promise<VerifyReport> {
   const { repo, manifest, level, signal, onProgress } = options;
   const startedAt = new Date().toISOString();
   const checks: VerifyCheck[] = [];

@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnInfo } from '../../src/postgres/conninfo.js';
+import { withClient } from '../../src/postgres/client.js';
+import { restoreBackup } from '../../src/engine/restore/restore.js';
+import { verifyBackup } from '../../src/engine/verify/verify.js';
+import type { Repository } from '../../src/storage/repository.js';
+import type { Manifest } from '../../src/storage/manifest.js';
+import type { RecordingStore } from '../helpers/recording-store.js';
+import { s3Backup } from '../helpers/s3-backup.js';
+import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
+
+/*
+ * A restore from S3 checks the backup before touching anything and then restores it: the
+ * check's download is kept on local disk, so the bytes cross the network once, not twice.
+ */
+
+let shop: ConnInfo;
+let scratch: string;
+let store: RecordingStore;
+let repo: Repository;
+let manifest: Manifest;
+let cleanup: (() => Promise<void>) | undefined;
+
+beforeAll(async () => {
+  // ~12 MB of random hex text: a few MB stored, more than the small tmpfs below holds.
+  ({ shop, scratch, store, repo, manifest, cleanup } = await s3Backup({ prefix: 's3copy', notesRows: 36_000, remote: true }));
+}, 180_000);
+afterAll(() => cleanup?.());
+
+const dataKey = () => repo.backupKey(manifest.id, 'data.dump.zst');
+const downloads = () => store.gets.filter((g) => g.key === dataKey());
+const notes = (database: string) => withClient({ ...shop, database }, async (c) => Number((await c.query('SELECT count(*) AS n FROM notes')).rows[0].n));
+
+describe('restore and verify from S3 read the backup once', () => {
+  it('restore --into: one download, checked, its table of contents read and restored from the local copy, which is removed after', async () => {
+    const staging = path.join(scratch, 'into');
+    store.gets.length = 0;
+    const messages: string[] = [];
+    const result = await restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_once', stagingDir: staging, onProgress: (p) => p.message && messages.push(p.message) });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(await notes('shop_once')).toBe(36_000);
+    expect(downloads()).toEqual([{ key: dataKey() }]);
+    expect(messages.join('\n')).not.toMatch(/read from .* twice/);
+    expect(fs.readdirSync(staging)).toEqual([]);
+  });
+
+  it('restore --jobs 2: the staged file is made from the local copy, not from ranged reads of the bucket', async () => {
+    const staging = path.join(scratch, 'jobs');
+    store.gets.length = 0;
+    const result = await restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_jobs', jobs: 2, stagingDir: staging });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(downloads()).toEqual([{ key: dataKey() }]);
+    expect(fs.readdirSync(staging)).toEqual([]);
+  });
+
+  it('verify --level archive: one download for the integrity and archive levels', async () => {
+    store.gets.length = 0;
+    const report = await verifyBackup({ repo, manifest, level: 'archive', workDir: path.join(scratch, 'verify'), record: false });
+    expect(report.ok).toBe(true);
+    expect(downloads()).toEqual([{ key: dataKey() }]);
+  });
+});
+
+describe.runIf(process.getuid?.() === 0)('without room for the copy (real small tmpfs)', () => {
+  const small = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-s3copy-tmpfs-'));
+  let mounted = false;
+  beforeAll(async () => {
+    mounted = await mountTmpfs(small, '2m');
+  });
+  afterAll(async () => {
+    if (mounted) await unmount(small);
+    fs.rmSync(small, { recursive: true, force: true });
+  });
+
+  it('says so, reads the bucket twice and still restores', async ({ skip }) => {
+    if (!mounted) skip('mount refused');
+    expect(manifest.objects.find((o) => o.name === 'data.dump.zst')!.size).toBeGreaterThan(2 * 1024 * 1024);
+    store.gets.length = 0;
+    const messages: string[] = [];
+    const result = await restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_twice', stagingDir: small, onProgress: (p) => p.message && messages.push(p.message) });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(await notes('shop_twice')).toBe(36_000);
+    expect(messages.join('\n')).toMatch(/free in .*, about [\d.]+ MiB wanted for a local copy: backup \S+ is read from s3:\/\/\S+ twice \(checked, then restored\)/);
+    // The check, the table of contents (read from the dump's head) and the restore.
+    expect(downloads()).toHaveLength(3);
+    expect(fs.readdirSync(small)).toEqual([]);
+  });
+});
