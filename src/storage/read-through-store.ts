@@ -1,8 +1,9 @@
 import fs from 'node:fs';
-import fsp, { type FileHandle } from 'node:fs/promises';
+import fsp from 'node:fs/promises';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
-import { writeFully } from './file-sink.js';
 import type { GetOptions, ListOptions, PutOptions, Store } from './store.js';
 
 /**
@@ -36,7 +37,7 @@ export class ReadThroughStore implements Store {
   async get(key: string, options: GetOptions = {}): Promise<Readable> {
     const copy = this.#copies.get(key);
     if (copy) {
-      const stream = fs.createReadStream(copy, { start: options.start, end: options.end, highWaterMark: 1 << 20 });
+      const stream = fs.createReadStream(copy, { start: options.start, end: options.end });
       return options.signal ? addAbortSignal(options.signal, stream) : stream;
     }
     const source = await this.origin.get(key, options);
@@ -46,25 +47,29 @@ export class ReadThroughStore implements Store {
 
   async *#copying(key: string, source: Readable): AsyncGenerator<Buffer> {
     const file = path.join(this.dir, `object-${++this.#files}`);
-    let handle: FileHandle | undefined = await fsp.open(file, 'wx', 0o600).catch(() => undefined);
+    // A write stream batches what queues during a write into one writev; no fsync: a scratch copy.
+    let copy: fs.WriteStream | undefined = fs.createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+    const stopCopying = () => {
+      copy?.destroy();
+      copy = undefined;
+    };
+    copy.on('error', stopCopying);
     let complete = false;
     try {
       for await (const chunk of source) {
-        if (handle) {
-          try {
-            await writeFully(handle, [chunk as Buffer]);
-          } catch {
-            await handle.close().catch(() => undefined);
-            handle = undefined;
-          }
-        }
+        if (copy && !copy.write(chunk)) await once(copy, 'drain').catch(stopCopying);
         yield chunk as Buffer;
       }
-      complete = handle !== undefined;
+      if (copy) {
+        copy.end();
+        complete = await finished(copy).then(() => copy !== undefined, () => false);
+      }
     } finally {
-      await handle?.close().catch(() => (complete = false));
       if (complete) this.#copies.set(key, file);
-      else await fsp.rm(file, { force: true });
+      else {
+        stopCopying();
+        await fsp.rm(file, { force: true });
+      }
     }
   }
 

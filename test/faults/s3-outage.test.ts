@@ -72,28 +72,40 @@ describe(`the S3 server stops (FAULT_SEED=${seed})`, { timeout: 120_000 }, () =>
 
   it(`mid-download (seed ${seed}): the restore fails naming the endpoint, the live database untouched; after a restart the backup restores`, async () => {
     const before = await count(env.conn, 'notes');
-    const manifest = await repository.readManifest(earlier);
-    const stored = manifest.objects.find((o) => o.name.startsWith('data.dump'))!.size;
-    const run = env.spawn('restore', earlier, '--yes');
-    // A restore from S3 downloads the backup once, during the check before anything is touched,
-    // into a local copy: the server dies while that copy grows.
-    await copyReaches(path.join(env.home.home, 'data', 'scratch'), Math.round(stored * (0.05 + random() * 0.3)));
-    process.kill(run.child.pid!, 'SIGSTOP');
+    const { run, pid } = await spawnAndCatch(env, ['restore', earlier, '--yes'], 'pg_restore');
+    await runUntilBytes(pid, 'rchar', Math.round(dumpBytes * (0.05 + random() * 0.3)));
     await server.kill();
-    process.kill(run.child.pid!, 'SIGCONT');
+    process.kill(pid, 'SIGCONT');
     const result = await outcome(run);
     expectClearError(result, 1, new RegExp(`${server.endpoint.replace(/\./g, '\\.')}|${bucket}`));
-    // An outage is not a bad backup: the error is the repository's, with its hint, not a failed check.
-    expect(result.stderr).toMatch(/^error: Cannot reach S3 at .* while reading s3:\/\/\S+\/data\.dump\.zst/m);
-    expect(result.stderr).toMatch(/^hint: Check that the endpoint is up and reachable/m);
     expect(await count(env.conn, 'notes')).toBe(before);
     expect((await databaseNames(env.pg)).filter((name) => name.startsWith('shop__'))).toEqual([]);
-    expect(fs.readdirSync(path.join(env.home.home, 'data', 'scratch')).filter((name) => name.startsWith('copies-'))).toEqual([]);
 
     await server.restart();
     await expectConsistent(env, [earlier], { repository });
     const into = await env.cli('restore', earlier, '--into', 'shop_after_outage', '--yes');
     expect(into.exitCode, into.stderr).toBe(0);
     expect(await count(env.pg.conn('shop_after_outage'), 'notes')).toBe(before);
+  });
+
+  it(`during the check (--jobs 2, seed ${seed}): an outage is the repository's error, not a failed check; the local copy is removed`, async () => {
+    const before = await count(env.conn, 'notes');
+    const manifest = await repository.readManifest(earlier);
+    const stored = manifest.objects.find((o) => o.name.startsWith('data.dump'))!.size;
+    const run = env.spawn('restore', earlier, '--jobs', '2', '--yes');
+    // A restore that stages the dump keeps the check's download as a local copy: the server dies while it grows.
+    await copyReaches(path.join(env.home.home, 'data', 'scratch'), Math.round(stored * (0.05 + random() * 0.3)));
+    process.kill(run.child.pid!, 'SIGSTOP');
+    await server.kill();
+    process.kill(run.child.pid!, 'SIGCONT');
+    const result = await outcome(run);
+    expectClearError(result, 1, new RegExp(`${server.endpoint.replace(/\./g, '\\.')}|${bucket}`));
+    expect(result.stderr).toMatch(/^error: Cannot reach S3 at .* while reading s3:\/\/\S+\/data\.dump\.zst/m);
+    expect(result.stderr).toMatch(/^hint: Check that the endpoint is up and reachable/m);
+    expect(result.stderr).not.toMatch(/integrity check/);
+    expect(await count(env.conn, 'notes')).toBe(before);
+    expect((await databaseNames(env.pg)).filter((name) => name.startsWith('shop__'))).toEqual([]);
+    expect(fs.readdirSync(path.join(env.home.home, 'data', 'scratch')).filter((name) => name.startsWith('copies-'))).toEqual([]);
+    await server.restart();
   });
 });

@@ -13,8 +13,10 @@ import { s3Backup } from '../helpers/s3-backup.js';
 import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
 
 /*
- * A restore from S3 checks the backup before touching anything and then restores it: the
- * check's download is kept on local disk, so the bytes cross the network once, not twice.
+ * A restore from S3 checks the backup before touching anything and then restores it. Where the
+ * restore would wait for a second download (staging for pg_restore -j, verify's archive read),
+ * the check's download is kept on local disk and read instead; a streamed restore downloads
+ * again while pg_restore works.
  */
 
 let shop: ConnInfo;
@@ -34,24 +36,26 @@ const dataKey = () => repo.backupKey(manifest.id, 'data.dump.zst');
 const downloads = () => store.gets.filter((g) => g.key === dataKey());
 const notes = (database: string) => withClient({ ...shop, database }, async (c) => Number((await c.query('SELECT count(*) AS n FROM notes')).rows[0].n));
 
-describe('restore and verify from S3 read the backup once', () => {
-  it('restore --into: one download, checked, its table of contents read and restored from the local copy, which is removed after', async () => {
+describe('restores and verifications from S3 that would wait for a second download read the backup once', () => {
+  it('restore --into (streamed): the restore downloads again while pg_restore works, and no local copy is made', async () => {
     const staging = path.join(scratch, 'into');
     store.gets.length = 0;
-    const messages: string[] = [];
-    const result = await restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_once', stagingDir: staging, onProgress: (p) => p.message && messages.push(p.message) });
+    const result = await restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_streamed', stagingDir: staging });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(await notes('shop_once')).toBe(36_000);
-    expect(downloads()).toEqual([{ key: dataKey() }]);
-    expect(messages.join('\n')).not.toMatch(/read from .* twice/);
-    expect(fs.readdirSync(staging)).toEqual([]);
+    expect(await notes('shop_streamed')).toBe(36_000);
+    // The check, the table of contents (read from the dump's head) and the restore.
+    expect(downloads()).toHaveLength(3);
+    expect(fs.existsSync(staging) ? fs.readdirSync(staging) : []).toEqual([]);
   });
 
-  it('restore --jobs 2: the staged file is made from the local copy, not from ranged reads of the bucket', async () => {
+  it('restore --jobs 2: one download, checked, its table of contents read and staged from the local copy, which is removed after', async () => {
     const staging = path.join(scratch, 'jobs');
     store.gets.length = 0;
-    const result = await restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_jobs', jobs: 2, stagingDir: staging });
+    const messages: string[] = [];
+    const result = await restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_jobs', jobs: 2, stagingDir: staging, onProgress: (p) => p.message && messages.push(p.message) });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(await notes('shop_jobs')).toBe(36_000);
+    expect(messages.join('\n')).not.toMatch(/read from .* twice/);
     expect(downloads()).toEqual([{ key: dataKey() }]);
     expect(fs.readdirSync(staging)).toEqual([]);
   });
@@ -75,17 +79,15 @@ describe.runIf(process.getuid?.() === 0)('without room for the copy (real small 
     fs.rmSync(small, { recursive: true, force: true });
   });
 
-  it('says so, reads the bucket twice and still restores', async ({ skip }) => {
+  it('verify --level archive says so, reads the bucket twice and still verifies', async ({ skip }) => {
     if (!mounted) skip('mount refused');
     expect(manifest.objects.find((o) => o.name === 'data.dump.zst')!.size).toBeGreaterThan(2 * 1024 * 1024);
     store.gets.length = 0;
     const messages: string[] = [];
-    const result = await restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_twice', stagingDir: small, onProgress: (p) => p.message && messages.push(p.message) });
-    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(await notes('shop_twice')).toBe(36_000);
-    expect(messages.join('\n')).toMatch(/free in .*, about [\d.]+ MiB wanted for a local copy: backup \S+ is read from s3:\/\/\S+ twice \(checked, then restored\)/);
-    // The check, the table of contents (read from the dump's head) and the restore.
-    expect(downloads()).toHaveLength(3);
+    const report = await verifyBackup({ repo, manifest, level: 'archive', workDir: small, record: false, onProgress: (p) => p.message && messages.push(p.message) });
+    expect(report.ok).toBe(true);
+    expect(messages.join('\n')).toMatch(/free in .*, about [\d.]+ MiB wanted for a local copy: backup \S+ is read from s3:\/\/\S+ twice \(checked, then read by pg_restore\)/);
+    expect(downloads()).toHaveLength(2);
     expect(fs.readdirSync(small)).toEqual([]);
   });
 });

@@ -11,7 +11,8 @@ import { stagingBytes } from './stage.js';
 /**
  * Runs `use` with `repo` seen through local copies when it is remote (S3): the integrity check
  * that comes before anything is touched downloads each object once into a scratch folder under
- * `workDir`, and the restore after it reads that copy instead of downloading the backup again.
+ * `workDir`, and what reads the backup after it (staging for pg_restore -j, verify's archive
+ * level) reads that copy instead of downloading the backup again.
  * The room asked for is the backup as stored plus what staging it for pg_restore -j could take,
  * so the copy never crowds out a staged restore; without that room the backup is read twice, as
  * before. The folder is removed when `use` settles.
@@ -33,7 +34,7 @@ export async function withLocalCopies<T>(
   if (free < wanted) {
     options.onProgress?.({
       phase: 'integrity',
-      message: `${formatBytes(free)} free in ${workDir}, about ${formatBytes(wanted)} wanted for a local copy: backup ${manifest.id} is read from ${repo.location} twice (checked, then restored)`,
+      message: `${formatBytes(free)} free in ${workDir}, about ${formatBytes(wanted)} wanted for a local copy: backup ${manifest.id} is read from ${repo.location} twice (checked, then read by pg_restore)`,
     });
     return use(repo);
   }
