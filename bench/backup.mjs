@@ -4,10 +4,8 @@
 // With BENCH_REPEAT=n the pipelines and lifeline run n times, interleaved, and the median run counts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { benchCluster, cli, fileSize, mib, pgEnv, randomTextDatabase, ratio, timed } from './lib.mjs';
+import { benchCluster, benchFile, cli, fileSize, fingerprintScript, mib, pgEnv, randomTextDatabase, ratio, timed } from './lib.mjs';
 import { describeConn } from '../dist/postgres/conninfo.js';
-import { withClient } from '../dist/postgres/client.js';
-import { dumpedTables, fingerprintSql, qualified, tableColumns } from '../dist/engine/backup/fingerprint.js';
 
 const sizes = (process.env.BENCH_SIZES_MB ?? '256,1024').split(',').map(Number);
 const level = Number(process.env.BENCH_ZSTD_LEVEL ?? 3);
@@ -15,15 +13,7 @@ const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
 /** The run with the median wall time. */
 const median = (runs) => [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor((runs.length - 1) / 2)];
 
-/** The per-table counts and fingerprints lifeline takes, as SQL for psql. */
-async function fingerprintScript(conn, file) {
-  await withClient(conn, async (c) => {
-    const tables = await dumpedTables(c);
-    const columns = await tableColumns(c, tables);
-    fs.writeFileSync(file, tables.map((t) => `${fingerprintSql(qualified(t), 'c64', columns.get(`${t.schema}.${t.table}`))};\n`).join(''));
-  });
-}
-const byHand = path.join(path.dirname(new URL(import.meta.url).pathname), 'by-hand-backup.sh');
+const byHand = benchFile('by-hand-backup.sh');
 
 const bench = await benchCluster();
 const rows = [];
@@ -47,7 +37,7 @@ try {
     for (let i = 0; i < repeat; i++) {
       runs.pipeline.push(await timed(`pg_dump -Fc -Z0 \\| zstd -T0 -${level}`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} > "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'pipe.dump.zst')], { env }));
       // What a backup tool must do beyond the raw pipe: hash what it stores and fsync it.
-      runs.durable.push(await timed(`same + sha256 + fsync`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} | tee "$3" | sha256sum > /dev/null && sync "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'durable.dump.zst')], { env }));
+      runs.durable.push(await timed(`same + sha256 + fsync`, 'bash', ['-c', `"$1" -Fc -Z0 "$2" | zstd -q -T0 -${level} | tee "$3" | openssl dgst -sha256 > /dev/null && sync "$3"`, '_', bench.tools.pg_dump, db, path.join(out, 'durable.dump.zst')], { env }));
       runs.byHand.push(await timed('same work by hand (snapshot, fingerprints, sha256, fsync)', byHand, [path.dirname(bench.tools.pg_dump), db, path.join(out, 'by-hand'), String(level), sql], { env }));
       const run = await timed('lifeline backup (no verify)', 'node', [cli, '--db', url, '--json', 'backup', '--verify', 'none'], { env: lifelineEnv });
       runs.lifeline.push(run);

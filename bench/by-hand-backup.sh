@@ -14,7 +14,7 @@ exec {PSQL[1]}>&-
 echo "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET max_parallel_workers_per_gather = 0; SELECT pg_export_snapshot();" >&"$to_psql"
 read -r snapshot <&"$from_psql"
 
-"$bindir/pg_dump" -Fc  -Z0 --snapshot="$snapshot" "$db" | zstd -q -T0 "-$level" | tee "$out.dump.zst" | sha256sum > "$out.sha256" &
+"$bindir/pg_dump" -Fc  -Z0 --snapshot="$snapshot" "$db" | zstd -q -T0 "-$level" | tee "$out.dump.zst" | openssl dgst -sha256 -r > "$out.sha256" &
 dump=$!
 "$bindir/pg_dumpall" --roles-only --no-role-passwords | zstd -q > "$out.globals.zst" &
 globals=$!

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createCluster } from '../dist/postgres/cluster.js';
 import { withClient } from '../dist/postgres/client.js';
 import { findTool } from '../dist/postgres/tools.js';
+import { dumpedTables, fingerprintSql, qualified, tableColumns } from '../dist/engine/backup/fingerprint.js';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const cli = path.join(root, 'bin/lifeline.js');
@@ -61,6 +62,18 @@ export async function timed(label, file, args, options = {}) {
   if (result.exitCode !== 0) throw new Error(`${label} failed (${result.exitCode}): ${result.stderr.slice(-800)}`);
   return { label, seconds, rssMb: kb / 1024, stdout: result.stdout };
 }
+
+/** The per-table counts and fingerprints lifeline records and checks, as SQL for psql. */
+export async function fingerprintScript(conn, file) {
+  await withClient(conn, async (c) => {
+    const tables = await dumpedTables(c);
+    const columns = await tableColumns(c, tables);
+    fs.writeFileSync(file, tables.map((t) => `${fingerprintSql(qualified(t), 'c64', columns.get(`${t.schema}.${t.table}`))};\n`).join(''));
+  });
+}
+
+/** A bench script's sibling file (the by-hand shell scripts). */
+export const benchFile = (name) => path.join(root, 'bench', name);
 
 export const fileSize = (file) => fs.statSync(file).size;
 export const mib = (bytes) => (bytes / 1024 / 1024).toFixed(0);
