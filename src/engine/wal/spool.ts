@@ -104,10 +104,13 @@ export async function stopPrefetchers(dataDir: string): Promise<void> {
   }
 }
 
-/** Whether the data directory a spool serves is still in recovery: a prefetcher has no work once it is not. */
+/**
+ * Whether the data directory a spool serves is still in recovery (PostgreSQL removes the signal
+ * file when it promotes; before 12, renames recovery.conf): a prefetcher has no work once it is not.
+ */
 export function recovering(spool: string): boolean {
   const dataDir = path.dirname(path.dirname(path.dirname(spool)));
-  return ['recovery.signal', 'standby.signal'].some((signal) => fs.existsSync(path.join(dataDir, signal)));
+  return ['recovery.signal', 'standby.signal', 'recovery.conf'].some((signal) => fs.existsSync(path.join(dataDir, signal)));
 }
 
 /** A live prefetcher (a dead one's pid may be reused, and a zombie has an empty command line). */
