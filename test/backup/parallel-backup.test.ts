@@ -10,7 +10,7 @@ import { dumpedTables, fingerprintTables, qualified } from '../../src/engine/bac
 import { openRepository } from '../../src/storage/open-repository.js';
 import type { Manifest } from '../../src/storage/manifest.js';
 import { runCli, seeded, startTestCluster, tempHome, type TempHome, type TestCluster } from '../helpers/cluster.js';
-import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
+import { smallTmpfs } from '../helpers/tmpfs.js';
 
 let pg: TestCluster;
 let home: TempHome;
@@ -158,18 +158,10 @@ describe('encrypted parallel backups and restores', () => {
 });
 
 describe.runIf(process.getuid?.() === 0)('a staging folder too small for a parallel dump (real small tmpfs)', () => {
-  const small = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-jobs-tmpfs-'));
-  let mounted = false;
-  beforeAll(async () => {
-    mounted = await mountTmpfs(small, '8m');
-  });
-  afterAll(async () => {
-    if (mounted) await unmount(small);
-    fs.rmSync(small, { recursive: true, force: true });
-  });
+  const { dir: small, mounted } = smallTmpfs('lifeline-jobs-tmpfs-', '8m');
 
   it('refuses before pg_dump starts, naming the free and needed space', async ({ skip }) => {
-    if (!mounted) skip('mount refused');
+    if (!mounted()) skip('mount refused');
     const repo = await openRepository(path.join(scratch, 'small-staging'));
     const attempt = logicalBackup({ conn: shop, repo, label: 'daily', operator: 'test', compression: 'zstd', lockWaitTimeoutSeconds: 10, jobs: 2, stagingDir: small });
     await expect(attempt).rejects.toMatchObject({

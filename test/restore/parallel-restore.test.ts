@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnInfo } from '../../src/postgres/conninfo.js';
@@ -9,7 +8,7 @@ import { RANGE_CHUNK_BYTES } from '../../src/engine/restore/ranged-read.js';
 import type { Repository } from '../../src/storage/repository.js';
 import type { Manifest } from '../../src/storage/manifest.js';
 import type { TestCluster } from '../helpers/cluster.js';
-import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
+import { smallTmpfs } from '../helpers/tmpfs.js';
 import type { RecordingStore } from '../helpers/recording-store.js';
 import { s3Backup } from '../helpers/s3-backup.js';
 
@@ -71,18 +70,10 @@ describe('restore --jobs 2 of a custom-format backup in S3', () => {
 });
 
 describe.runIf(process.getuid?.() === 0)('restore --jobs 2 with too little staging space (real small tmpfs)', () => {
-  const small = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-prestore-tmpfs-'));
-  let mounted = false;
-  beforeAll(async () => {
-    mounted = await mountTmpfs(small, '8m');
-  });
-  afterAll(async () => {
-    if (mounted) await unmount(small);
-    fs.rmSync(small, { recursive: true, force: true });
-  });
+  const { dir: small, mounted } = smallTmpfs('lifeline-prestore-tmpfs-', '8m');
 
   it('refuses with the free and needed space before downloading anything into it', async ({ skip }) => {
-    if (!mounted) skip('mount refused');
+    if (!mounted()) skip('mount refused');
     store.gets.length = 0;
     const attempt = restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_small', jobs: 2, stagingDir: small });
     await expect(attempt).rejects.toMatchObject({

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnInfo } from '../../src/postgres/conninfo.js';
@@ -10,7 +9,7 @@ import type { Repository } from '../../src/storage/repository.js';
 import type { Manifest } from '../../src/storage/manifest.js';
 import type { RecordingStore } from '../helpers/recording-store.js';
 import { s3Backup } from '../helpers/s3-backup.js';
-import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
+import { smallTmpfs } from '../helpers/tmpfs.js';
 
 /*
  * A restore from S3 checks the backup before touching anything and then restores it. Where the
@@ -69,18 +68,10 @@ describe('restores and verifications from S3 that would wait for a second downlo
 });
 
 describe.runIf(process.getuid?.() === 0)('without room for the copy (real small tmpfs)', () => {
-  const small = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-s3copy-tmpfs-'));
-  let mounted = false;
-  beforeAll(async () => {
-    mounted = await mountTmpfs(small, '2m');
-  });
-  afterAll(async () => {
-    if (mounted) await unmount(small);
-    fs.rmSync(small, { recursive: true, force: true });
-  });
+  const { dir: small, mounted } = smallTmpfs('lifeline-s3copy-tmpfs-', '2m');
 
   it('verify --level archive says so, reads the bucket twice and still verifies', async ({ skip }) => {
-    if (!mounted) skip('mount refused');
+    if (!mounted()) skip('mount refused');
     expect(manifest.objects.find((o) => o.name === 'data.dump.zst')!.size).toBeGreaterThan(2 * 1024 * 1024);
     store.gets.length = 0;
     const messages: string[] = [];
