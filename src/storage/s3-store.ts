@@ -20,6 +20,8 @@ import { Readable } from 'node:stream';
 import { LifelineError, abortError, throwIfAborted } from '../errors.js';
 import { httpStatus, isNetworkError, isNotFound, s3Error, s3ErrorCode, type S3ErrorContext } from './s3/errors.js';
 import { resolveS3, type ResolvedS3, type S3Settings } from './s3/settings.js';
+import { MAX_PARTS, partPlan, type PartPlan } from './s3/part-plan.js';
+import { formatBytes } from '../format.js';
 import {
   assertValidKey,
   assertValidPrefix,
@@ -53,6 +55,8 @@ export interface S3StoreOptions {
   requestTimeoutMs?: number;
   /** Keys per ListObjectsV2 page (default and S3's maximum: 1000); tests use small pages. */
   listPageSize?: number;
+  /** Parts per multipart upload (default and S3's maximum: 10,000); tests use a few. */
+  maxParts?: number;
 }
 
 /** What HEAD tells about an object, beyond ObjectInfo. */
@@ -74,11 +78,13 @@ export class S3Store implements Store {
   readonly client: S3Client;
   readonly config: ResolvedS3;
   readonly #listPageSize: number;
+  readonly #maxParts: number;
   /** s3rver fails truncated ListObjectsV2 pages (its tokens need DES, gone from OpenSSL 3): list with V1 there. */
   #listV1 = false;
 
   constructor(options: S3StoreOptions) {
     this.#listPageSize = Math.min(1000, Math.max(1, options.listPageSize ?? 1000));
+    this.#maxParts = Math.min(MAX_PARTS, Math.max(2, options.maxParts ?? MAX_PARTS));
     this.config = resolveS3(options.url, options.settings, options.env ?? process.env);
     const { bucket, prefix, endpoint, region, forcePathStyle, checksum, maxAttempts, queueSize } = this.config;
     this.location = `s3://${bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
@@ -122,7 +128,8 @@ export class S3Store implements Store {
     const ctx = this.#ctx('write', key);
     const source = typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
     const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-    const digest = new UploadDigest(this.config.partSize);
+    const plan = partPlan({ partSize: this.config.partSize, queueSize: this.config.queueSize }, options.sizeHint, this.#maxParts);
+    const digest = new UploadDigest(plan.partSize);
     let sourceError: unknown;
     const pull = async (): Promise<Buffer | undefined> => {
       let next: IteratorResult<Buffer | string>;
@@ -135,6 +142,13 @@ export class S3Store implements Store {
       if (next.done) return undefined;
       const bytes = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
       digest.update(bytes);
+      // S3 would refuse part maxParts + 1 only after every part before it was sent.
+      if (digest.size > plan.partSize * this.#maxParts) {
+        sourceError = new LifelineError('REPO_UNWRITABLE', `${this.location}/${key} is larger than one S3 upload holds (${this.#maxParts} parts of ${formatBytes(plan.partSize)})`, {
+          hint: 'Raise repository.s3.partSizeMb, e.g. lifeline config set repository.s3 \'{"partSizeMb": 64}\' (S3 allows 10,000 parts per object).',
+        });
+        throw sourceError;
+      }
       return bytes;
     };
     const drain = async () => {
@@ -152,7 +166,7 @@ export class S3Store implements Store {
       const first: Buffer[] = [];
       let firstSize = 0;
       let ended = false;
-      while (firstSize <= this.config.partSize) {
+      while (firstSize <= plan.partSize) {
         const bytes = await pull();
         throwIfAborted(signal);
         if (bytes === undefined) {
@@ -182,7 +196,7 @@ export class S3Store implements Store {
             { abortSignal: signal },
           );
         } else {
-          await this.#multipart(objectKey, first, pull, token, common, ifNotExists, signal);
+          await this.#multipart(objectKey, first, pull, token, common, ifNotExists, plan, signal);
         }
       } catch (error) {
         if (ifNotExists && isPreconditionFailure(error)) {
@@ -207,6 +221,7 @@ export class S3Store implements Store {
     token: string,
     common: Partial<PutObjectCommandInput>,
     ifNotExists: boolean | undefined,
+    plan: PartPlan,
     signal: AbortSignal | undefined,
   ): Promise<void> {
     async function* parts() {
@@ -233,8 +248,8 @@ export class S3Store implements Store {
         ...(this.config.objectLock ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
         ...common,
       },
-      partSize: this.config.partSize,
-      queueSize: this.config.queueSize,
+      partSize: plan.partSize,
+      queueSize: plan.queueSize,
       leavePartsOnError: false,
       abortController,
     });

@@ -17,6 +17,11 @@ export interface PutOptions {
    * and the result says `created: false`. Atomic: of two concurrent puts only one creates.
    */
   ifNotExists?: boolean;
+  /**
+   * An upper bound the caller expects the body to stay under. S3 allows 10,000 parts per upload:
+   * a large hint makes the parts larger (see s3/part-plan.ts). Local stores ignore it.
+   */
+  sizeHint?: number;
 }
 
 export interface PutResult {

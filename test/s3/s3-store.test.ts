@@ -89,6 +89,32 @@ describe('S3Store basics', () => {
     expect((await s.head('backups/b/data.dump'))?.size).toBe(data.length);
   });
 
+  it('sizes parts by the size hint, so that an upload fits in the parts S3 allows', async () => {
+    // Four parts at most here (S3: 10,000): 5 MiB parts hold 20 MiB, a 30 MiB hint asks for 9 MiB parts.
+    const s = server.store('lifeline-test', `t${++n}`, { partSizeMb: 5, queueSize: 2 }, { maxParts: 4 });
+    const seen = recordCommands(s);
+    const data = randomBytes(30 * 1024 * 1024);
+    const chunks = Array.from({ length: data.length / 65536 }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
+    const result = await s.put('backups/h/data.dump', Readable.from(chunks), { sizeHint: data.length });
+    expect(result).toMatchObject({ size: data.length, sha256: sha256(data), created: true });
+    expect(seen.filter((c) => c.name === 'UploadPartCommand')).toHaveLength(4);
+    expect(sha256(await readAll(await s.get('backups/h/data.dump')))).toBe(sha256(data));
+  });
+
+  it('an upload that outgrows its parts fails before S3 refuses the part after the last, naming the setting; nothing is visible', async () => {
+    const s = server.store('lifeline-test', `t${++n}`, { partSizeMb: 5, queueSize: 2 }, { maxParts: 2 });
+    const seen = recordCommands(s);
+    async function* body() {
+      for (let i = 0; i < 12; i++) yield randomBytes(1024 * 1024);
+    }
+    const error = await lifelineError(s.put('backups/i/data.dump', Readable.from(body())));
+    expect(error.code).toBe('REPO_UNWRITABLE');
+    expect(error.message).toMatch(/backups\/i\/data\.dump is larger than one S3 upload holds \(2 parts of 5\.0 MiB\)/);
+    expect(error.hint).toMatch(/repository\.s3\.partSizeMb/);
+    expect(seen.filter((c) => c.name === 'UploadPartCommand').length).toBeLessThanOrEqual(2);
+    expect(await s.list('')).toEqual([]);
+  });
+
   it('a body stream error is rethrown as it is and nothing is visible', async () => {
     const s = fresh({ partSizeMb: 5 });
     const boom = new Error('pg_dump died');

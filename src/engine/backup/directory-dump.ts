@@ -88,7 +88,7 @@ export async function dumpDirectory(options: DirectoryDumpOptions): Promise<Dump
     });
     const piping = pipeline(compressed.output, guard).catch(() => undefined);
     const producer = Object.assign(compressed.done.catch(() => undefined), { kill: () => (compressed.kill(), true) });
-    const put = await storeFromProducer({ repo, id, name: objectName, body: guard, producer, piping, signal });
+    const put = await storeFromProducer({ repo, id, name: objectName, body: guard, producer, piping, signal, sizeHint: 2 * plainSize });
     await fs.promises.unlink(file);
     plainBytes += plainSize;
     objects.push({ name: objectName, size: put.size, sha256: put.sha256, plainSize });

@@ -48,10 +48,12 @@ export async function storeFromProducer(options: {
   body: Transform;
   producer: { kill(): boolean } & PromiseLike<unknown>;
   piping: Promise<unknown>;
+  /** An upper bound of the object's size, where one is known (an S3 upload sizes its parts by it). */
+  sizeHint?: number;
   signal?: AbortSignal;
 }): Promise<PutResult> {
   try {
-    return await options.repo.putBackupObject(options.id, options.name, options.body, { signal: options.signal });
+    return await options.repo.putBackupObject(options.id, options.name, options.body, { signal: options.signal, sizeHint: options.sizeHint });
   } catch (error) {
     options.producer.kill();
     await Promise.allSettled([options.producer, options.piping]);

@@ -126,7 +126,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const dumping =
       jobs > 1
         ? dumpDirectory({ pgDump, conn, args: dumpArgs, jobs, codec, repo, id, stagingDir: options.stagingDir!, signal, onStored, onLine })
-        : dumpCustom({ pgDump, conn, args: dumpArgs, codec, repo, id, signal, onStored, onLine });
+        : dumpCustom({ pgDump, conn, args: dumpArgs, codec, repo, id, signal, onStored, onLine, sizeHint: dumpSizeBound(facts.sizeBytes) });
     dumping.catch(() => undefined);
     const fingerprinting = fingerprintTables(client, tables, { signal });
     fingerprinting.catch(() => undefined);
@@ -201,6 +201,14 @@ export const UNREADABLE_PASSWORDS =
  * writes straight into their stdin (like a shell pipe), so the uncompressed stream never passes
  * through Node; gzip/none are piped in-process.
  */
+/**
+ * What a dump of a database of `databaseBytes` stays under: indexes and free space are not dumped,
+ * and twice the size covers binary types written out as text before compression.
+ */
+export function dumpSizeBound(databaseBytes: number): number {
+  return 2 * databaseBytes;
+}
+
 async function dumpCustom(options: {
   pgDump: PgTool;
   conn: ConnInfo;
@@ -211,6 +219,7 @@ async function dumpCustom(options: {
   signal?: AbortSignal;
   onStored: (bytes: number) => void;
   onLine: (line: string) => void;
+  sizeHint?: number;
 }): Promise<DumpedObjects> {
   const { codec, repo, signal } = options;
   const objectName = `data.dump${codec.extension}`;
@@ -239,6 +248,6 @@ async function dumpCustom(options: {
     },
   });
   const piping = (codecProcess ? pipeline(codecProcess.output, guard) : pipeline(dump.stdout as Readable, inProcess!.stream, guard)).catch(() => undefined);
-  const put = await storeFromProducer({ repo, id: options.id, name: objectName, body: guard, producer: dump, piping, signal });
+  const put = await storeFromProducer({ repo, id: options.id, name: objectName, body: guard, producer: dump, piping, signal, sizeHint: options.sizeHint });
   return { objects: [{ name: objectName, size: put.size, sha256: put.sha256, ...(plainBytes === undefined ? {} : { plainSize: plainBytes }) }], plainBytes };
 }

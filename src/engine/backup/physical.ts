@@ -120,7 +120,8 @@ export async function physicalBackup(options: PhysicalBackupOptions): Promise<Ph
       },
     });
     const piping = pipeline(child.stdout as Readable, peek, compress, guard).catch((error: unknown) => guard.destroy(error as Error));
-    const put = await storeFromProducer({ repo, id, name: objectName, body: guard, producer: child, piping, signal });
+    // The cluster as tar, with room for what grows while it is copied.
+    const put = await storeFromProducer({ repo, id, name: objectName, body: guard, producer: child, piping, signal, sizeHint: 2 * facts.sizeBytes });
     const finishedBackupAt = new Date();
 
     const label = peek.captured.get('backup_label')?.toString('utf8');

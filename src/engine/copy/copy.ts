@@ -170,7 +170,7 @@ async function copyObject(
   onBytes?: (bytes: number) => void,
 ): Promise<void> {
   const source = await from.get(key, { signal });
-  const put = await to.put(key, counting(source, onBytes), { signal });
+  const put = await to.put(key, counting(source, onBytes), { signal, sizeHint: size });
   const expected = sha256 ?? put.sha256;
   if (put.sha256 !== expected || put.size !== size) {
     await to.delete([key]).catch(() => undefined);
