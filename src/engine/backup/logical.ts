@@ -205,7 +205,7 @@ export const UNREADABLE_PASSWORDS =
  * What a dump of a database of `databaseBytes` stays under: indexes and free space are not dumped,
  * and twice the size covers binary types written out as text before compression.
  */
-export function dumpSizeBound(databaseBytes: number): number {
+function dumpSizeBound(databaseBytes: number): number {
   return 2 * databaseBytes;
 }
 
