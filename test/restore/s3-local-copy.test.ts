@@ -59,6 +59,24 @@ describe('restores and verifications from S3 that would wait for a second downlo
     expect(fs.readdirSync(staging)).toEqual([]);
   });
 
+  it('a local copy changed after the check fails the restore, like an object changed in the bucket; nothing is left', async () => {
+    const staging = path.join(scratch, 'tampered');
+    const tamper = () => {
+      const [dir] = fs.readdirSync(staging).filter((name) => name.startsWith('copies-'));
+      const [file] = fs.readdirSync(path.join(staging, dir)).map((name) => path.join(staging, dir, name)).filter((f) => fs.statSync(f).size > 1024 * 1024);
+      const fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, Buffer.from('tampered'), 0, 8, 1024 * 1024);
+      fs.closeSync(fd);
+    };
+    // Between the check and the staging that reads the copy.
+    const onProgress = (p: { phase: string; message?: string }) => p.phase === 'stage' && p.message && tamper();
+    const attempt = restoreBackup({ repo, manifest, conn: shop, mode: 'into', into: 'shop_tampered', jobs: 2, stagingDir: staging, onProgress });
+    await expect(attempt).rejects.toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringMatching(/data\.dump\.zst changed in the repository during the restore/) });
+    const exists = await withClient(shop, async (c) => (await c.query("SELECT 1 FROM pg_database WHERE datname = 'shop_tampered'")).rowCount);
+    expect(exists).toBe(0);
+    expect(fs.readdirSync(staging)).toEqual([]);
+  });
+
   it('verify --level archive: one download for the integrity and archive levels', async () => {
     store.gets.length = 0;
     const report = await verifyBackup({ repo, manifest, level: 'archive', workDir: path.join(scratch, 'verify'), record: false });

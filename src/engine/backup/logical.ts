@@ -126,7 +126,7 @@ export async function logicalBackup(options: LogicalBackupOptions): Promise<Logi
     const dumping =
       jobs > 1
         ? dumpDirectory({ pgDump, conn, args: dumpArgs, jobs, codec, repo, id, stagingDir: options.stagingDir!, signal, onStored, onLine })
-        : dumpCustom({ pgDump, conn, args: dumpArgs, codec, repo, id, signal, onStored, onLine, sizeHint: dumpSizeBound(facts.sizeBytes) });
+        : dumpCustom({ pgDump, conn, args: dumpArgs, codec, repo, id, signal, onStored, onLine, sizeHint: 2 * facts.sizeBytes });
     dumping.catch(() => undefined);
     const fingerprinting = fingerprintTables(client, tables, { signal });
     fingerprinting.catch(() => undefined);
@@ -201,14 +201,6 @@ export const UNREADABLE_PASSWORDS =
  * writes straight into their stdin (like a shell pipe), so the uncompressed stream never passes
  * through Node; gzip/none are piped in-process.
  */
-/**
- * What a dump of a database of `databaseBytes` stays under: indexes and free space are not dumped,
- * and twice the size covers binary types written out as text before compression.
- */
-function dumpSizeBound(databaseBytes: number): number {
-  return 2 * databaseBytes;
-}
-
 async function dumpCustom(options: {
   pgDump: PgTool;
   conn: ConnInfo;
@@ -219,6 +211,7 @@ async function dumpCustom(options: {
   signal?: AbortSignal;
   onStored: (bytes: number) => void;
   onLine: (line: string) => void;
+  /** A bound of the stored size: twice the database (indexes are not dumped; binary types are, as text). */
   sizeHint?: number;
 }): Promise<DumpedObjects> {
   const { codec, repo, signal } = options;

@@ -16,6 +16,7 @@ import { makeScratchDir, scratchError } from '../scratch.js';
 import { rangedRead } from './ranged-read.js';
 import { dumpObject } from './stream-dump.js';
 import { hashMeter } from '../hash-meter.js';
+import { drainingSink } from '../draining-sink.js';
 
 /** custom: one `data.dump<ext>` object; directory: `dump/<file><ext>` objects (pg_dump -Fd -j). */
 export type DumpFormat = 'custom' | 'directory';
@@ -171,18 +172,24 @@ async function storeLocally(options: StageOptions, object: StoredObject, source:
     const handle = await fs.promises.open(file, 'w', 0o600);
     try {
       const child = spawnCodec(codec, codecArgs(codec, 'decompress'), { signal, stdout: handle.fd, failureCode: 'REPO_CORRUPT' });
-      const [piped, decoded] = await Promise.allSettled([pipeline(source, meter.stream, decrypt, child.input!, { signal }), child.done]);
-      // The codec gone first (a full disk, damaged input): its own words say why, our EPIPE does not.
-      const codecFirst = piped.status === 'rejected' && ['EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'].includes(String((piped.reason as { code?: string }).code));
-      if (decoded.status === 'rejected' && (codecFirst || piped.status === 'fulfilled')) throw decoded.reason;
+      // Hashed to the end whatever the codec does: an object changed since the check explains a
+      // codec that choked on it; otherwise the codec's own words say why (a full disk).
+      const [piped, decoded] = await Promise.allSettled([pipeline(source, meter.stream, decrypt, drainingSink(child.input!), { signal }), child.done]);
       if (piped.status === 'rejected') throw piped.reason;
+      assertAsChecked(meter, object);
+      if (decoded.status === 'rejected') throw decoded.reason;
     } finally {
       await handle.close();
     }
   } else {
     const { stream, done } = decompressor(codec).create(signal);
     await Promise.all([pipeline(source, meter.stream, decrypt, stream, fs.createWriteStream(file, { mode: 0o600 }), { signal }), done]);
+    assertAsChecked(meter, object);
   }
+}
+
+/** The bytes staged are the bytes the integrity check read: the object did not change since. */
+function assertAsChecked(meter: { size: number; digest(): string }, object: StoredObject): void {
   const { size } = meter;
   const sha256 = meter.digest();
   if (size !== object.size || sha256 !== object.sha256) {

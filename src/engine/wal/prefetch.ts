@@ -28,8 +28,8 @@ export interface PrefetchOptions {
  * Keeps the next `names.length` segments in the spool (see spool.ts) while recovery takes them,
  * a few fetches at a time: a window that moves on as recovery consumes, so one prefetcher serves
  * a whole recovery. Stops at the first name the archive does not hold, when the spool is removed
- * (stopPrefetchers), when the data directory is no longer in recovery (no recovery.signal or
- * standby.signal), or when recovery takes nothing for `idleMs`. Only one
+ * (stopPrefetchers), when the data directory is no longer in recovery (spool.ts: recovering), or
+ * when recovery takes nothing for `idleMs`. Only one
  * prefetcher works on a spool at a time: a second one returns at once. Failures are left to the
  * foreground wal-fetch, which fetches a file itself when the spool does not have it and reports
  * errors the way PostgreSQL needs.
