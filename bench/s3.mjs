@@ -71,10 +71,10 @@ try {
   // Multipart throughput: one body of uploadMb, streamed in 1 MiB chunks, per setting.
   const body = randomBytes(uploadMb * 1024 * 1024);
   const chunks = Array.from({ length: uploadMb }, (_, i) => body.subarray(i * 1048576, (i + 1) * 1048576));
-  console.log(`\nS3Store.put of ${uploadMb} MiB (multipart via lib-storage; ETag + size checked after):\n`);
+  console.log(`\nS3Store.put of ${uploadMb} MiB (multipart through the pooled part buffers; ETag + size checked after):\n`);
   console.log('| part size MiB | queueSize | seconds | MiB/s | peak heap+buffers MiB |');
   console.log('| --- | --- | --- | --- | --- |');
-  for (const partSizeMb of [5, 16, 64]) {
+  for (const partSizeMb of [5, 8, 16, 64]) {
     for (const queueSize of [1, 4, 8]) {
       const store = new S3Store({ url: `s3://${bucket}/mp`, settings: { endpoint: server.endpoint, partSizeMb, queueSize }, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, env: {} });
       global.gc?.();

@@ -62,7 +62,7 @@ export const s3Schema = z
     endpoint: z.string().regex(/^https?:\/\/[^/]+/i, 'an http(s) URL').optional().describe('S3-compatible endpoint (MinIO, R2, Supabase Storage); else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL'),
     region: z.string().optional().describe('else AWS_REGION / the profile; us-east-1 with a custom endpoint'),
     forcePathStyle: z.boolean().optional().describe('path-style addressing; default: true whenever an endpoint is set'),
-    partSizeMb: z.number().int().min(5).max(5120).optional().describe('multipart part size in MiB (default 16)'),
+    partSizeMb: z.number().int().min(5).max(5120).optional().describe('multipart part size in MiB (default 8)'),
     queueSize: z.number().int().min(1).max(64).optional().describe('parts uploaded at once (default 4)'),
     maxAttempts: z.number().int().min(1).max(20).optional().describe('attempts per request with exponential back-off (default 5)'),
     sse: z.enum(['AES256', 'aws:kms']).optional().describe('server-side encryption for every object'),

@@ -14,13 +14,14 @@ import {
   type HeadObjectCommandOutput,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { LifelineError, abortError, throwIfAborted } from '../errors.js';
 import { httpStatus, isNetworkError, isNotFound, s3Error, s3ErrorCode, type S3ErrorContext } from './s3/errors.js';
 import { resolveS3, type ResolvedS3, type S3Settings } from './s3/settings.js';
-import { MAX_PARTS, partPlan, type PartPlan } from './s3/part-plan.js';
+import { MAX_PARTS, partPlan } from './s3/part-plan.js';
+import { uploadInParts } from './s3/part-upload.js';
+import { chunkCollector } from '../young-garbage.js';
 import { formatBytes } from '../format.js';
 import {
   assertValidKey,
@@ -68,8 +69,8 @@ export interface S3ObjectDetails extends ObjectInfo {
 
 /**
  * A Store over an S3 bucket + prefix (AWS or S3-compatible). Puts up to one part are a single
- * PutObject with Content-MD5 and the sha256 as metadata; larger ones are lib-storage multipart
- * uploads, visible only once completed and aborted on failure. Every upload is checked afterwards
+ * PutObject with Content-MD5 and the sha256 as metadata; larger ones are multipart uploads through
+ * a fixed pool of part buffers (s3/part-upload.ts), visible only once completed and aborted on failure. Every upload is checked afterwards
  * with HEAD: size, and the ETag against the MD5s computed while streaming.
  */
 export class S3Store implements Store {
@@ -196,7 +197,21 @@ export class S3Store implements Store {
             { abortSignal: signal },
           );
         } else {
-          await this.#multipart(objectKey, first, pull, token, common, ifNotExists, plan, signal);
+          await uploadInParts({
+            client: this.client,
+            create: {
+              Bucket: this.config.bucket,
+              Key: objectKey,
+              Metadata: { [META_PUT]: token },
+              // Object Lock buckets refuse parts without a checksum.
+              ...(this.config.objectLock ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
+              ...common,
+            },
+            plan,
+            next: async () => first.shift() ?? (await pull()),
+            ifNoneMatch: ifNotExists,
+            signal,
+          });
         }
       } catch (error) {
         if (ifNotExists && isPreconditionFailure(error)) {
@@ -211,63 +226,6 @@ export class S3Store implements Store {
       if (sourceError !== undefined) throw sourceError;
       if (signal?.aborted) throw abortError(signal);
       throw s3Error(error, ctx);
-    }
-  }
-
-  async #multipart(
-    objectKey: string,
-    first: Buffer[],
-    pull: () => Promise<Buffer | undefined>,
-    token: string,
-    common: Partial<PutObjectCommandInput>,
-    ifNotExists: boolean | undefined,
-    plan: PartPlan,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    async function* parts() {
-      while (first.length > 0) yield first.shift()!;
-      for (;;) {
-        const bytes = await pull();
-        if (bytes === undefined) return;
-        yield bytes;
-      }
-    }
-    const abortController = new AbortController();
-    const onAbort = () => abortController.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.config.bucket,
-        Key: objectKey,
-        Body: Readable.from(parts(), { objectMode: false, highWaterMark: 1 }),
-        Metadata: { [META_PUT]: token },
-        // Sent on CompleteMultipartUpload, where S3 honours it.
-        ...(ifNotExists ? { IfNoneMatch: '*' } : {}),
-        // Object Lock buckets refuse parts without a checksum; CRC32 of each buffered part.
-        ...(this.config.objectLock ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
-        ...common,
-      },
-      partSize: plan.partSize,
-      queueSize: plan.queueSize,
-      leavePartsOnError: false,
-      abortController,
-    });
-    try {
-      await upload.done();
-    } catch (error) {
-      // lib-storage aborts the upload itself once its part uploads settle; when the server was
-      // down for that, or we were interrupted, try once more. Unfinished uploads are never
-      // visible as objects; deletePartial() removes what remains.
-      const uploadId = (upload as unknown as { uploadId?: string }).uploadId;
-      if (uploadId) {
-        await this.client
-          .send(new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key: objectKey, UploadId: uploadId }))
-          .catch(() => undefined);
-      }
-      throw error;
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -314,7 +272,7 @@ export class S3Store implements Store {
     return expected.includes(etag) ? undefined : `ETag ${etag}, expected ${expected.join(' or ')}`;
   }
 
-  #writeParams(): Partial<PutObjectCommandInput> {
+  #writeParams(): Pick<PutObjectCommandInput, 'ServerSideEncryption' | 'SSEKMSKeyId' | 'ObjectLockMode' | 'ObjectLockRetainUntilDate'> {
     const { sse, kmsKeyId, objectLock } = this.config;
     return {
       ...(sse ? { ServerSideEncryption: sse } : {}),
@@ -353,12 +311,14 @@ export class S3Store implements Store {
     let current: GetObjectCommandOutput = first;
     async function* relay(): AsyncGenerator<Buffer> {
       let received = 0;
+      const collect = chunkCollector();
       for (let resumes = 0; ; ) {
         const body = current.Body as Readable;
         try {
           for await (const chunk of body) {
             const bytes = chunk as Buffer;
             received += bytes.length;
+            collect(bytes.length);
             yield bytes;
           }
           if (expected !== undefined && received < expected) {
@@ -591,7 +551,7 @@ function isPreconditionFailure(error: unknown): boolean {
   return code === 'PreconditionFailed' || code === 'ConditionalRequestConflict' || httpStatus(error) === 412 || httpStatus(error) === 409;
 }
 
-/** sha256 and MD5 of the whole body, and the MD5 of each part as lib-storage cuts them. */
+/** sha256 and MD5 of the whole body, and the MD5 of each part as the upload cuts them. */
 class UploadDigest {
   size = 0;
   readonly #partSize: number;

@@ -20,7 +20,7 @@ describe('S3 settings', () => {
     expect(resolveS3('s3://bucket/p?region=ap-south-1', { region: 'auto' }, env).region).toBe('ap-south-1');
     expect(resolveS3('s3://bucket/p', { forcePathStyle: false, endpoint: 'https://x' }, {}).forcePathStyle).toBe(false);
     // Plain AWS: virtual-hosted style, the SDK's default checksums, region from the SDK's own chain.
-    expect(resolveS3('s3://bucket/p', {}, {})).toMatchObject({ endpoint: undefined, region: undefined, forcePathStyle: false, checksum: 'when_supported', partSize: 16 * 1024 * 1024, queueSize: 4 });
+    expect(resolveS3('s3://bucket/p', {}, {})).toMatchObject({ endpoint: undefined, region: undefined, forcePathStyle: false, checksum: 'when_supported', partSize: 8 * 1024 * 1024, queueSize: 4 });
   });
 
   it('the light reader and the zod schema accept and refuse the same settings', () => {

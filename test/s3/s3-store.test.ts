@@ -1,7 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DELETE_BATCH, META_SHA256, type S3Store } from '../../src/storage/s3-store.js';
 import { lifelineError, readAll, sha256 } from '../storage/helpers.js';
 import { startS3rver, type S3TestServer } from './helpers/s3rver.js';
@@ -16,6 +16,11 @@ beforeAll(async () => {
   store = fresh();
 });
 afterAll(() => server?.cleanup());
+
+/** The body as a pipe delivers it: 64 KiB chunks. */
+function chunked(data: Buffer): Buffer[] {
+  return Array.from({ length: Math.ceil(data.length / 65536) }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
+}
 
 /** Commands the client sent, by name (the SDK's own middleware stack, a real HTTP exchange). */
 function recordCommands(target: S3Store): { name: string; input: Record<string, unknown>; headers: Record<string, string> }[] {
@@ -76,12 +81,49 @@ describe('S3Store basics', () => {
     expect(put?.headers['content-md5']).toBeDefined();
   });
 
-  it('uploads large bodies in parts (lib-storage) and checks size and ETag afterwards', async () => {
+  it('uploads through a pool of queueSize + 1 part buffers, reused: the parts in flight and their memory are bounded', async () => {
+    const partSize = 5 * 1024 * 1024;
+    const s = fresh({ partSizeMb: 5, queueSize: 2 });
+    // Parts are held at the wire until two are in flight at once, so the pool must be full.
+    let inFlight = 0;
+    let most = 0;
+    let open: () => void;
+    const twoInFlight = new Promise<void>((resolve) => (open = resolve));
+    s.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'UploadPartCommand') return next(args);
+        most = Math.max(most, ++inFlight);
+        if (inFlight === 2) open();
+        await twoInFlight;
+        try {
+          return await next(args);
+        } finally {
+          inFlight--;
+        }
+      },
+      { step: 'initialize', name: 'holdParts' },
+    );
+    const allocations = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    const data = randomBytes(6 * partSize + 4321);
+    let partBuffers: number;
+    try {
+      const result = await s.put('backups/p/data.dump', Readable.from(chunked(data)));
+      expect(result).toMatchObject({ size: data.length, sha256: sha256(data), created: true });
+    } finally {
+      partBuffers = allocations.mock.calls.filter(([size]) => size === partSize).length;
+      allocations.mockRestore();
+    }
+    expect(most).toBe(2);
+    // Seven parts through three buffers: each reused part is the right bytes (sha256 of the object, ETag).
+    expect(partBuffers).toBe(3);
+    expect(sha256(await readAll(await s.get('backups/p/data.dump')))).toBe(sha256(data));
+  });
+
+  it('uploads large bodies in parts and checks size and ETag afterwards', async () => {
     const s = fresh({ partSizeMb: 5, queueSize: 2 });
     const seen = recordCommands(s);
     const data = randomBytes(12 * 1024 * 1024 + 123);
-    const chunks = Array.from({ length: Math.ceil(data.length / 65536) }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
-    const result = await s.put('backups/b/data.dump', Readable.from(chunks));
+    const result = await s.put('backups/b/data.dump', Readable.from(chunked(data)));
     expect(result).toMatchObject({ size: data.length, sha256: sha256(data), created: true });
     expect(seen.filter((c) => c.name === 'UploadPartCommand')).toHaveLength(3);
     expect(seen.some((c) => c.name === 'CompleteMultipartUploadCommand')).toBe(true);
@@ -94,8 +136,7 @@ describe('S3Store basics', () => {
     const s = server.store('lifeline-test', `t${++n}`, { partSizeMb: 5, queueSize: 2 }, { maxParts: 4 });
     const seen = recordCommands(s);
     const data = randomBytes(30 * 1024 * 1024);
-    const chunks = Array.from({ length: data.length / 65536 }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
-    const result = await s.put('backups/h/data.dump', Readable.from(chunks), { sizeHint: data.length });
+    const result = await s.put('backups/h/data.dump', Readable.from(chunked(data)), { sizeHint: data.length });
     expect(result).toMatchObject({ size: data.length, sha256: sha256(data), created: true });
     expect(seen.filter((c) => c.name === 'UploadPartCommand')).toHaveLength(4);
     expect(sha256(await readAll(await s.get('backups/h/data.dump')))).toBe(sha256(data));

@@ -14,8 +14,8 @@ export interface PartPlan {
  * The part size and parts in flight for an upload the caller expects to stay under `sizeHint`
  * bytes: the configured ones, unless `maxParts` parts of that size (10% to spare) would not hold
  * it; then larger parts, and fewer of them at once, so that the memory they hold, (queueSize + 1)
- * × partSize, stays near the configured amount while two parts fit in it (a 2 TB dump gets
- * 212 MiB parts, one at a time: memory then grows with the object, unavoidably).
+ * × partSize, stays near the configured amount while two parts fit in it (a 2 TB bound gets
+ * 234 MiB parts, one at a time: memory then grows with the object, unavoidably).
  */
 export function partPlan(configured: PartPlan, sizeHint?: number, maxParts = MAX_PARTS): PartPlan {
   const capacity = maxParts * 0.9;

@@ -207,7 +207,7 @@ export function resolveS3(url: string, settings: S3Settings = {}, env: NodeJS.Pr
     endpoint,
     region,
     forcePathStyle: merged.forcePathStyle ?? endpoint !== undefined,
-    partSize: (merged.partSizeMb ?? 16) * 1024 * 1024,
+    partSize: (merged.partSizeMb ?? 8) * 1024 * 1024,
     queueSize: merged.queueSize ?? 4,
     sse: merged.sse,
     kmsKeyId: merged.kmsKeyId,
