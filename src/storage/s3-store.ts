@@ -40,6 +40,8 @@ export const META_SHA256 = 'lifeline-sha256';
 const META_PUT = 'lifeline-put';
 /** Keys per DeleteObjects call: S3's limit. */
 export const DELETE_BATCH = 1000;
+/** A body its caller bounds by this much (sizeHint) is one PutObject whatever the part size: a WAL segment is one request. */
+const SINGLE_PUT_HINT = 32 * 1024 * 1024;
 /** Resumed reads (Range from the last byte received, same ETag) after a dropped connection. */
 const READ_RESUMES = 3;
 
@@ -163,11 +165,12 @@ export class S3Store implements Store {
         await drain();
         return result(false);
       }
-      // Buffer up to one part (+1 chunk): a body that ends within it is a single PutObject.
+      // Buffer up to one part (+1 chunk), or a small hint: a body that ends within it is a single PutObject.
+      const singleUpTo = options.sizeHint !== undefined && options.sizeHint <= SINGLE_PUT_HINT ? Math.max(plan.partSize, options.sizeHint) : plan.partSize;
       const first: Buffer[] = [];
       let firstSize = 0;
       let ended = false;
-      while (firstSize <= plan.partSize) {
+      while (firstSize <= singleUpTo) {
         const bytes = await pull();
         throwIfAborted(signal);
         if (bytes === undefined) {

@@ -19,7 +19,8 @@ export interface PutOptions {
   ifNotExists?: boolean;
   /**
    * An upper bound the caller expects the body to stay under. S3 allows 10,000 parts per upload:
-   * a large hint makes the parts larger (see s3/part-plan.ts). Local stores ignore it.
+   * a large hint makes the parts larger (see s3/part-plan.ts); a small one (up to 32 MiB) makes
+   * the body one PutObject. Local stores ignore it.
    */
   sizeHint?: number;
 }

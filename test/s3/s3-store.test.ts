@@ -132,14 +132,26 @@ describe('S3Store basics', () => {
   });
 
   it('sizes parts by the size hint, so that an upload fits in the parts S3 allows', async () => {
-    // Four parts at most here (S3: 10,000): 5 MiB parts hold 20 MiB, a 30 MiB hint asks for 9 MiB parts.
+    // Four parts at most here (S3: 10,000): 5 MiB parts hold 20 MiB, a 40 MiB hint asks for 12 MiB parts (a hint up to 32 MiB would make it one PutObject).
     const s = server.store('lifeline-test', `t${++n}`, { partSizeMb: 5, queueSize: 2 }, { maxParts: 4 });
     const seen = recordCommands(s);
-    const data = randomBytes(30 * 1024 * 1024);
+    const data = randomBytes(40 * 1024 * 1024);
     const result = await s.put('backups/h/data.dump', Readable.from(chunked(data)), { sizeHint: data.length });
     expect(result).toMatchObject({ size: data.length, sha256: sha256(data), created: true });
     expect(seen.filter((c) => c.name === 'UploadPartCommand')).toHaveLength(4);
     expect(sha256(await readAll(await s.get('backups/h/data.dump')))).toBe(sha256(data));
+  });
+
+  it('a body bounded by a small hint (a WAL segment) is one PutObject past the part size; an unbounded one is not', async () => {
+    const s = fresh({ partSizeMb: 5 });
+    const seen = recordCommands(s);
+    const data = randomBytes(6 * 1024 * 1024 + 99);
+    const hinted = await s.put('wal/seg', Readable.from(chunked(data)), { sizeHint: 7 * 1024 * 1024, ifNotExists: true });
+    expect(hinted).toMatchObject({ size: data.length, created: true });
+    expect(seen.map((c) => c.name)).toEqual(['HeadObjectCommand', 'PutObjectCommand', 'HeadObjectCommand']);
+    expect((await s.details('wal/seg'))?.sha256).toBe(sha256(data));
+    await s.put('wal/unbounded', Readable.from(chunked(data)));
+    expect(seen.filter((c) => c.name === 'UploadPartCommand')).toHaveLength(2);
   });
 
   it('an upload that outgrows its parts fails before S3 refuses the part after the last, naming the setting; nothing is visible', async () => {

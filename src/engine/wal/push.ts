@@ -69,6 +69,8 @@ export async function walPush(options: WalPushOptions): Promise<WalPushResult> {
 
     const compression = options.compression ?? (zstdOnPath() ? 'zstd' : 'gzip');
     const key = walObjectKey(parsed, compression);
+    // Compression and encryption add at most a little to an incompressible segment.
+    const sizeHint = (await handle.stat()).size * 1.1 + 1024 * 1024;
     const hash = createHash('sha256');
     let plainSize = 0;
     const input = handle.createReadStream({ autoClose: false, highWaterMark: 1 << 20 });
@@ -102,7 +104,7 @@ export async function walPush(options: WalPushOptions): Promise<WalPushResult> {
     });
     let put;
     try {
-      put = await putData(store, keyring, key, guard as Readable, { ifNotExists: true, signal });
+      put = await putData(store, keyring, key, guard as Readable, { ifNotExists: true, signal, sizeHint });
     } finally {
       await piping;
     }

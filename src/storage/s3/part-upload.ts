@@ -7,6 +7,7 @@ import {
   type CreateMultipartUploadCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { setMaxListeners } from 'node:events';
 import { abortError } from '../../errors.js';
 import type { PartPlan } from './part-plan.js';
 import { collectYoungGarbage } from '../../young-garbage.js';
@@ -38,6 +39,8 @@ export async function uploadInParts({ client, create, plan, next, ifNoneMatch, s
   if (!UploadId) throw new Error(`CreateMultipartUpload for ${Key} returned no upload id`);
 
   const stop = new AbortController();
+  // One listener per part in flight, which the SDK removes when its request closes: not a leak.
+  setMaxListeners(0, stop.signal);
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   const completed: CompletedPart[] = [];
