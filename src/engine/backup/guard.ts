@@ -2,6 +2,7 @@ import readline from 'node:readline';
 import { Transform, type Readable } from 'node:stream';
 import type { Repository } from '../../storage/repository.js';
 import type { PutResult } from '../../storage/store.js';
+import { chunkCollector } from '../../young-garbage.js';
 
 /**
  * The last stage before the store: counts the bytes as they pass and, at the end, fails the stream
@@ -10,11 +11,13 @@ import type { PutResult } from '../../storage/store.js';
  */
 export function completionGuard(options: { onBytes: (stored: number) => void; settle: () => Promise<Error | null> }): Transform {
   let stored = 0;
+  const collect = chunkCollector();
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       stored += chunk.length;
       options.onBytes(stored);
       callback(null, chunk);
+      collect(chunk.length);
     },
     flush(callback) {
       options.settle().then(
