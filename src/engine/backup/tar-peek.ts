@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import { chunkCollector } from '../../young-garbage.js';
 
 /**
  * Passes a tar stream through unchanged while keeping the contents of a few small members
@@ -15,6 +16,8 @@ export class TarPeek extends Transform {
   #current?: { name: string; chunks: Buffer[] };
   #ended = false;
   members = 0;
+  // The tar passes through lifeline uncompressed, at several times the rate of what is stored.
+  #collect = chunkCollector();
 
   constructor(wanted: string[], options: { maxBytes?: number } = {}) {
     super();
@@ -26,6 +29,7 @@ export class TarPeek extends Transform {
     try {
       this.#consume(chunk);
       callback(null, chunk);
+      this.#collect(chunk.length);
     } catch (error) {
       callback(error as Error);
     }

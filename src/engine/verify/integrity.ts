@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { isLifelineError } from '../../errors.js';
@@ -7,6 +6,7 @@ import type { Repository } from '../../storage/repository.js';
 import type { ProgressCallback } from '../progress.js';
 import type { VerifyCheck } from './types.js';
 import { workQueue } from '../work-queue.js';
+import { hashMeter } from '../hash-meter.js';
 
 const OUTAGES = new Set(['REPO_UNREACHABLE', 'REPO_AUTH']);
 
@@ -40,20 +40,13 @@ export async function checkIntegrity(options: {
     if (!info) return { level: 'integrity', name, ok: false, detail: `missing from the repository (${key})` };
     if (info.size !== object.size) return { level: 'integrity', name, ok: false, detail: `size ${info.size} bytes, manifest says ${object.size} (truncated or replaced)` };
     try {
-      const hash = createHash('sha256');
-      await pipeline(
-        await repo.store.get(key, { signal }),
-        new Writable({
-          write(chunk: Buffer, _enc, callback) {
-            hash.update(chunk);
-            done += chunk.length;
-            onProgress?.({ phase: 'integrity', bytes: done, totalBytes: total });
-            callback();
-          },
-        }),
-        { signal },
-      );
-      const sha256 = hash.digest('hex');
+      const meter = hashMeter((bytes) => {
+        done += bytes;
+        onProgress?.({ phase: 'integrity', bytes: done, totalBytes: total });
+      });
+      const discard = new Writable({ write: (_chunk, _enc, callback) => callback() });
+      await pipeline(await repo.store.get(key, { signal }), meter.stream, discard, { signal });
+      const sha256 = meter.digest();
       return sha256 === object.sha256
         ? { level: 'integrity', name, ok: true, detail: `${object.size} bytes, sha256 ${sha256.slice(0, 12)}…` }
         : { level: 'integrity', name, ok: false, detail: `sha256 ${sha256} differs from the manifest's ${object.sha256} (content changed)` };
