@@ -1,4 +1,5 @@
 import type { ResultPromise } from 'execa';
+import { chunkCollector } from '../young-garbage.js';
 
 /**
  * Pipes a producer's stdout into a consumer's stdin through Node, as a shell pipe would, with
@@ -17,6 +18,9 @@ export function pipeChild(producer: ResultPromise, consumer: ResultPromise, opti
   const input = consumer.stdin!;
   input.on('error', () => undefined);
   output.pipe(input, { end: options.end ?? true });
+  // Every byte passes through Node here (a whole database, for pitr --into).
+  const collect = chunkCollector();
+  output.on('data', (chunk: Buffer) => collect(chunk.length));
   const release = () => {
     output.unpipe(input);
     output.resume();
