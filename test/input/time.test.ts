@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatInZone, parseTargetTime } from '../../src/engine/pitr/time.js';
+import { formatInZone, formatUtcAndLocal, parseTargetTime } from '../../src/engine/pitr/time.js';
 import { parseTimestamp } from '../../src/runbook/params.js';
 import { LifelineError } from '../../src/errors.js';
 
@@ -139,5 +139,12 @@ describe('timestamp params of runbooks (parseTimestamp)', () => {
     expect(() => parseTimestamp('t', '2026-11-24T21:30:00')).toThrow(/no UTC offset/);
     expect(() => parseTimestamp('t', '2025-02-30T10:00:00Z')).toThrow(/no such date/);
     expect(() => parseTimestamp('t', '0050-01-01T10:00:00Z')).toThrow(/LifelineError|trust/);
+  });
+
+  it('a time is shown in UTC and the operator\'s zone, once where the zone is UTC', () => {
+    const at = new Date('2025-02-23T10:00:00Z');
+    expect(formatUtcAndLocal(at, 'Europe/Berlin')).toBe('2025-02-23 10:00:00.000 UTC (2025-02-23 11:00:00 Europe/Berlin (+01:00))');
+    expect(formatUtcAndLocal(at, 'UTC')).toBe('2025-02-23 10:00:00.000 UTC');
+    expect(formatUtcAndLocal(at, 'Etc/UTC')).toBe('2025-02-23 10:00:00.000 UTC');
   });
 });

@@ -32,7 +32,7 @@ export function registerPitr(program: Command, run: Run): void {
     .option('--timeout <seconds>', 'give up waiting for recovery after this long', '3600')
     .action(
       run<PitrFlags>(async (ctx, flags) => {
-        const { parseTargetTime, resolveZone, formatUtc } = await import('../../engine/pitr/time.js');
+        const { parseTargetTime, resolveZone, formatUtcAndLocal } = await import('../../engine/pitr/time.js');
         const zone = resolveZone(flags.tz, ctx.config.timezone);
         const target = parseTargetTime(flags.to ?? '', zone);
         if (Boolean(flags.dataDir) === Boolean(flags.into)) {
@@ -42,7 +42,7 @@ export function registerPitr(program: Command, run: Run): void {
         const timeoutMs = secondsFlag('--timeout', flags.timeout, { min: 1 }) * 1000;
         if (flags.into) nameFlag('--into', flags.into);
         if (flags.database) nameFlag('--database', flags.database);
-        ctx.out.note(`target: ${formatUtc(target.at)} = ${target.local}${target.zone !== zone ? ` (given as ${target.zone})` : ''}`);
+        ctx.out.note(`target: ${formatUtcAndLocal(target.at, zone, target.local)}${target.zone !== zone ? ` (given as ${target.zone})` : ''}`);
 
         const [{ pointInTimeRecovery }, { describeWindow }, { repository }, { operatorName }, { typedConfirmation }] = await Promise.all([
           import('../../engine/pitr/pitr.js'),
@@ -88,7 +88,7 @@ export function registerPitr(program: Command, run: Run): void {
         ctx.out.note(`consent: ${flags.yes ? '--yes' : 'typed confirmation'} by ${operator}`);
         const result = await pointInTimeRecovery({ ...common, plan: plan.planned });
         ctx.out.result({ ...result, planned: undefined, target: target.utc, targetDetail: result.target, operator });
-        ctx.out.line(`recovered to ${formatUtc(target.at)} (${target.local}) from base backup ${result.baseBackup}`);
+        ctx.out.line(`recovered to ${formatUtcAndLocal(target.at, zone, target.local)} from base backup ${result.baseBackup}`);
         if (result.stoppedBefore) ctx.out.line(`proof: replay stopped before the first commit after the target (${result.stoppedBefore}); last replayed commit ${result.lastReplayedCommitAt ?? 'none'}`);
         if (result.dataDir) {
           ctx.out.line(`the recovered cluster is running: data directory ${result.dataDir}, port ${result.port}, socket ${result.socketDir}`);

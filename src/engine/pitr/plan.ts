@@ -1,7 +1,7 @@
 import { LifelineError } from '../../errors.js';
 import type { BackupEntry, Repository } from '../../storage/repository.js';
 import { recoverableWindow, type RecoverableRange, type RecoverableWindow } from '../wal/window.js';
-import { formatInZone, formatUtc, type TargetTime } from './time.js';
+import { formatUtc, formatUtcAndLocal, type TargetTime } from './time.js';
 
 export interface PitrPlan {
   target: TargetTime;
@@ -32,7 +32,7 @@ export async function planPitr(options: { repo: Repository; target: TargetTime; 
 
 export function describeWindow(window: RecoverableWindow, zone: string): string {
   if (!window.ranges.length) return 'nothing is recoverable to a point in time yet';
-  const show = (iso: string) => `${formatUtc(new Date(iso))} = ${formatInZone(new Date(iso), zone)}`;
+  const show = (iso: string) => formatUtcAndLocal(new Date(iso), zone);
   return window.ranges.map((r) => `${show(r.from)} → ${show(r.to)} (from base backup ${r.baseBackupId})`).join('; ');
 }
 
@@ -41,7 +41,7 @@ export function describeGaps(window: RecoverableWindow): string {
 }
 
 function outsideWindow(window: RecoverableWindow, target: TargetTime, zone: string): LifelineError {
-  const shown = `${formatUtc(target.at)} (${target.local})`;
+  const shown = formatUtcAndLocal(target.at, zone, target.local);
   if (!window.ranges.length) {
     const why = window.unusable.length ? `: ${window.unusable.map((u) => `${u.baseBackupId} ${u.reason}`).join('; ')}` : '';
     return new LifelineError('RESTORE_REFUSED', `Cannot recover to ${shown}: ${describeWindow(window, zone)}${why}`, {

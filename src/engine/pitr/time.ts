@@ -97,6 +97,14 @@ export function formatInZone(at: Date, zone: string, fraction?: string): string 
   return `${parts.year}-${pad(parts.month)}-${pad(parts.day)} ${pad(parts.hour)}:${pad(parts.minute)}:${pad(parts.second)}${frac} ${zone} (${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)})`;
 }
 
+/**
+ * "2026-11-24 22:04:36.123 UTC (2026-11-24 23:04:36.123 Europe/Berlin (+01:00))"; where the zone
+ * is UTC itself, the UTC time alone (the same time twice reads as two times at 3 a.m.).
+ */
+export function formatUtcAndLocal(at: Date, zone: string, local = formatInZone(at, zone)): string {
+  return zone === 'UTC' || zone === 'Etc/UTC' ? formatUtc(at) : `${formatUtc(at)} (${local})`;
+}
+
 /** "2026-11-24 23:04:36.123 UTC". */
 export function formatUtc(at: Date): string {
   return `${at.toISOString().replace('T', ' ').replace('Z', '')} UTC`;

@@ -31,7 +31,7 @@ export const pitrRestoreAction = defineAction({
   async run({ with: args, signal, onProgress, onOutput, services }) {
     const config = needConfig(services);
     const repo = await needRepo(services);
-    const [{ pointInTimeRecovery }, { parseTargetTime, resolveZone, formatUtc }, { describeWindow }] = await Promise.all([
+    const [{ pointInTimeRecovery }, { parseTargetTime, resolveZone, formatUtcAndLocal }, { describeWindow }] = await Promise.all([
       import('../../engine/pitr/pitr.js'),
       import('../../engine/pitr/time.js'),
       import('../../engine/pitr/plan.js'),
@@ -49,7 +49,7 @@ export const pitrRestoreAction = defineAction({
     }
     const common = { repo, target, zone, mode, timeoutMs: args.timeout_seconds * 1000, signal, onProgress };
     const plan = await pointInTimeRecovery({ ...common, dryRun: true });
-    onOutput(`target ${formatUtc(target.at)} (${target.local}); recoverable window: ${describeWindow(plan.window, zone)}`);
+    onOutput(`target ${formatUtcAndLocal(target.at, zone, target.local)}; recoverable window: ${describeWindow(plan.window, zone)}`);
     plan.plan.forEach((step, index) => onOutput(`plan ${index + 1}. ${step}`));
     const result = await pointInTimeRecovery(common);
     if (result.stoppedBefore) onOutput(`proof: replay stopped before the first commit after the target (${result.stoppedBefore}); last replayed commit ${result.lastReplayedCommitAt ?? 'none'}`);
