@@ -72,8 +72,9 @@ export interface S3ObjectDetails extends ObjectInfo {
 /**
  * A Store over an S3 bucket + prefix (AWS or S3-compatible). Puts up to one part are a single
  * PutObject with Content-MD5 and the sha256 as metadata; larger ones are multipart uploads through
- * a fixed pool of part buffers (s3/part-upload.ts), visible only once completed and aborted on failure. Every upload is checked afterwards
- * with HEAD: size, and the ETag against the MD5s computed while streaming.
+ * a fixed pool of part buffers (s3/part-upload.ts), visible only once completed and aborted on
+ * failure. Every upload is checked afterwards with HEAD: size, and the ETag against the MD5s
+ * computed while streaming.
  */
 export class S3Store implements Store {
   readonly location: string;
