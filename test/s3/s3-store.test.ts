@@ -168,6 +168,29 @@ describe('S3Store basics', () => {
     expect(await s.list('')).toEqual([]);
   });
 
+  it('a part the server refuses stops the upload: S3\'s error, the upload aborted, nothing visible', async () => {
+    const s = fresh({ partSizeMb: 5, queueSize: 2 });
+    const seen = recordCommands(s);
+    s.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand' && (args.input as { PartNumber?: number }).PartNumber === 3) {
+          throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', Code: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'refusePart3' },
+    );
+    const data = randomBytes(30 * 1024 * 1024);
+    const error = await lifelineError(s.put('backups/r/data.dump', Readable.from(chunked(data))));
+    expect(error.code).toBe('REPO_AUTH');
+    expect(error.message).toMatch(/backups\/r\/data\.dump/);
+    expect(seen.some((c) => c.name === 'AbortMultipartUploadCommand')).toBe(true);
+    expect(seen.some((c) => c.name === 'CompleteMultipartUploadCommand')).toBe(false);
+    // The source stopped being read: at most the pool's worth of parts after the refused one.
+    expect(seen.filter((c) => c.name === 'UploadPartCommand').length).toBeLessThan(6);
+    expect(await s.list('')).toEqual([]);
+  });
+
   it('a body stream error is rethrown as it is and nothing is visible', async () => {
     const s = fresh({ partSizeMb: 5 });
     const boom = new Error('pg_dump died');
