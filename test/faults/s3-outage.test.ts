@@ -3,14 +3,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '../../src/postgres/client.js';
 import { Repository } from '../../src/storage/repository.js';
+import { startCutRelay, type CutRelay } from '../s3/helpers/cut-relay.js';
 import { startS3rver, type S3TestServer } from '../s3/helpers/s3rver.js';
 import { count, databaseNames, expectClearError, expectConsistent, faultSeed, outcome, prng, runUntilBytes, spawnAndCatch, startFaultEnv, type FaultEnv } from './helpers.js';
 
 /*
- * The S3 server (s3rver in its own process) dies (SIGKILL) while a backup uploads and while a
- * restore downloads, at a seeded random point of the stream; then it comes back. The command
- * fails with the endpoint named, nothing half-written becomes visible, the live database is
- * untouched, and once the server is back the repository lists and verifies as before.
+ * The S3 server goes away at a seeded random point of the stream: while a backup uploads, s3rver
+ * (in its own process) is killed; while a restore downloads, a relay in front of it drops every
+ * connection and refuses new ones after passing part of the object (a killed server could leave
+ * the rest in the client's socket buffer, and the download would succeed). Then it comes back.
+ * The command fails with the endpoint named, nothing half-written becomes visible, the live
+ * database is untouched, and once the server is back the repository lists and verifies as before.
  */
 const seed = faultSeed();
 const random = prng(seed);
@@ -40,15 +43,21 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
-/** Waits until a restore's local copy of a backup object (an object- file in scratch's copies- folder) holds `bytes`. */
-async function copyReaches(scratch: string, bytes: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const dirs = fs.existsSync(scratch) ? fs.readdirSync(scratch).filter((name) => name.startsWith('copies-')) : [];
-    const files = dirs.flatMap((dir) => (fs.readdirSync(path.join(scratch, dir), { withFileTypes: true }) ?? []).map((f) => path.join(scratch, dir, f.name)));
-    if (files.some((file) => file.includes('object-') && (fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0) >= bytes)) return;
-    if (Date.now() > deadline) throw new Error(`no local copy reached ${bytes} bytes`);
-    await new Promise((resolve) => setImmediate(resolve));
+/** A relay that goes down after passing `fraction` of the stored dump in the `nth` GET of it. */
+async function cutAfter(nth: number, fraction: number): Promise<CutRelay> {
+  const manifest = await repository.readManifest(earlier);
+  const stored = manifest.objects.find((o) => o.name.startsWith('data.dump'))!.size;
+  return startCutRelay(server.port, { path: /\/data\.dump/, nth, afterBytes: Math.round(stored * fraction) });
+}
+
+/** Runs `command` with lifeline talking to S3 through `relay`. */
+async function throughRelay<T>(relay: CutRelay, command: () => Promise<T>): Promise<T> {
+  env.env.AWS_ENDPOINT_URL_S3 = relay.endpoint;
+  try {
+    return await command();
+  } finally {
+    env.env.AWS_ENDPOINT_URL_S3 = server.endpoint;
+    relay.close();
   }
 }
 
@@ -70,18 +79,16 @@ describe(`the S3 server stops (FAULT_SEED=${seed})`, { timeout: 120_000 }, () =>
     expect([...new Set(left)]).toEqual([earlier]);
   });
 
-  it(`mid-download (seed ${seed}): the restore fails naming the endpoint, the live database untouched; after a restart the backup restores`, async () => {
+  it(`mid-download (seed ${seed}): the restore fails naming the endpoint, the live database untouched; once it is back the backup restores`, async () => {
     const before = await count(env.conn, 'notes');
-    const { run, pid } = await spawnAndCatch(env, ['restore', earlier, '--yes'], 'pg_restore');
-    await runUntilBytes(pid, 'rchar', Math.round(dumpBytes * (0.05 + random() * 0.3)));
-    await server.kill();
-    process.kill(pid, 'SIGCONT');
-    const result = await outcome(run);
-    expectClearError(result, 1, new RegExp(`${server.endpoint.replace(/\./g, '\\.')}|${bucket}`));
+    // The first GET of the dump is the integrity check's, the second the restore's.
+    const relay = await cutAfter(2, 0.05 + random() * 0.3);
+    const result = await throughRelay(relay, () => env.cli('restore', earlier, '--yes'));
+    expect(relay.cut).toBe(true);
+    expectClearError(result, 1, new RegExp(`${relay.endpoint.replace(/\./g, '\\.')}|${bucket}`));
     expect(await count(env.conn, 'notes')).toBe(before);
     expect((await databaseNames(env.pg)).filter((name) => name.startsWith('shop__'))).toEqual([]);
 
-    await server.restart();
     await expectConsistent(env, [earlier], { repository });
     const into = await env.cli('restore', earlier, '--into', 'shop_after_outage', '--yes');
     expect(into.exitCode, into.stderr).toBe(0);
@@ -90,22 +97,17 @@ describe(`the S3 server stops (FAULT_SEED=${seed})`, { timeout: 120_000 }, () =>
 
   it(`during the check (--jobs 2, seed ${seed}): an outage is the repository's error, not a failed check; the local copy is removed`, async () => {
     const before = await count(env.conn, 'notes');
-    const manifest = await repository.readManifest(earlier);
-    const stored = manifest.objects.find((o) => o.name.startsWith('data.dump'))!.size;
-    const run = env.spawn('restore', earlier, '--jobs', '2', '--yes');
-    // A restore that stages the dump keeps the check's download as a local copy: the server dies while it grows.
-    await copyReaches(path.join(env.home.home, 'data', 'scratch'), Math.round(stored * (0.05 + random() * 0.3)));
-    process.kill(run.child.pid!, 'SIGSTOP');
-    await server.kill();
-    process.kill(run.child.pid!, 'SIGCONT');
-    const result = await outcome(run);
-    expectClearError(result, 1, new RegExp(`${server.endpoint.replace(/\./g, '\\.')}|${bucket}`));
-    expect(result.stderr).toMatch(/^error: Cannot reach S3 at .* while reading s3:\/\/\S+\/data\.dump\.zst/m);
+    // A restore that stages the dump keeps the check's download as a local copy: the server goes while it grows.
+    const relay = await cutAfter(1, 0.05 + random() * 0.3);
+    const result = await throughRelay(relay, () => env.cli('restore', earlier, '--jobs', '2', '--yes'));
+    expect(relay.cut).toBe(true);
+    expectClearError(result, 1, new RegExp(`${relay.endpoint.replace(/\./g, '\\.')}|${bucket}`));
+    // The check reads the backup's objects side by side: the outage may reach another one first.
+    expect(result.stderr).toMatch(/^error: Cannot reach S3 at .* while reading s3:\/\/\S+\/backups\/\S+/m);
     expect(result.stderr).toMatch(/^hint: Check that the endpoint is up and reachable/m);
     expect(result.stderr).not.toMatch(/integrity check/);
     expect(await count(env.conn, 'notes')).toBe(before);
     expect((await databaseNames(env.pg)).filter((name) => name.startsWith('shop__'))).toEqual([]);
     expect(fs.readdirSync(path.join(env.home.home, 'data', 'scratch')).filter((name) => name.startsWith('copies-'))).toEqual([]);
-    await server.restart();
   });
 });
