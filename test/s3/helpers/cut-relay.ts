@@ -8,9 +8,9 @@ export interface CutRelay {
 }
 
 /**
- * A TCP relay to the S3 server that dies, as the server would, after passing `afterBytes` of the
- * response to the `nth` GET whose path matches `path`: every connection is dropped and the port
- * refuses new ones. Killing the server itself cannot promise a download is cut: on loopback the
+ * A TCP relay to the S3 server that dies, as the server would, once the response to the `nth` (or
+ * a later) GET whose path matches `path` has passed `afterBytes`: every connection is dropped and
+ * the port refuses new ones. Killing the server itself cannot promise a download is cut: on loopback the
  * kernel may already hold the rest of the object in the client's socket buffer (up to 32 MiB
  * here). Bytes the relay never sent are in no buffer.
  */
@@ -24,7 +24,7 @@ export async function startCutRelay(targetPort: number, options: { path: RegExp;
     let watched: { sent: number } | undefined;
     client.on('data', (request: Buffer) => {
       const line = request.subarray(0, 1024).toString('latin1');
-      if (line.startsWith('GET ') && options.path.test(line.split(' ')[1] ?? '') && ++gets === options.nth) watched = { sent: 0 };
+      if (line.startsWith('GET ') && options.path.test(line.split(' ')[1] ?? '') && ++gets >= options.nth) watched = { sent: 0 };
       upstream.write(request);
     });
     upstream.on('data', (response: Buffer) => {
