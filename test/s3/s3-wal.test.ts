@@ -47,6 +47,27 @@ describe('WAL archive on S3', () => {
     expect(await walFetch({ store, name: '000000010000000A000000FF', dest: path.join(home.home, 'none') })).toMatchObject({ found: false });
   });
 
+  it('an incompressible segment larger than a part is still one PutObject, and fetches back whole', async () => {
+    const store = server.store('lifeline-wal', 'random', { partSizeMb: 5 });
+    const requests: string[] = [];
+    store.client.middlewareStack.add(
+      (next, context) => (args) => {
+        requests.push(`${context.commandName} ${(args.input as { Key?: string }).Key ?? ''}`);
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
+    const bytes = randomBytes(16 * 1024 * 1024);
+    const file = path.join(home.home, '000000010000000B00000001');
+    await fs.writeFile(file, bytes);
+    expect(await walPush({ store, file })).toMatchObject({ created: true, sha256: sha(bytes) });
+    const writes = requests.filter((request) => request.includes('000000010000000B00000001') && /Put|Part|Multipart/.test(request));
+    expect(writes.map((request) => request.split(' ')[0])).toEqual(['PutObjectCommand']);
+    const dest = path.join(home.home, 'fetched-random');
+    expect(await walFetch({ store, name: '000000010000000B00000001', dest })).toMatchObject({ found: true, sha256: sha(bytes) });
+    expect(sha(await fs.readFile(dest))).toBe(sha(bytes));
+  });
+
   it('CLI: wal-push and wal-fetch with --repo s3://… (the fast path), exit codes as PostgreSQL expects', async () => {
     const env = { ...home.env, ...server.env };
     const bytes = randomBytes(1024 * 1024);
