@@ -48,7 +48,8 @@ export class ReadThroughStore implements Store {
   async *#copying(key: string, source: Readable): AsyncGenerator<Buffer> {
     const file = path.join(this.dir, `object-${++this.#files}`);
     // A write stream batches what queues during a write into one writev; no fsync: a scratch copy.
-    let copy: fs.WriteStream | undefined = fs.createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+    const stream = fs.createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+    let copy: fs.WriteStream | undefined = stream;
     const stopCopying = () => {
       copy?.destroy();
       copy = undefined;
@@ -68,6 +69,8 @@ export class ReadThroughStore implements Store {
       if (complete) this.#copies.set(key, file);
       else {
         stopCopying();
+        // A stream destroyed while it opens still creates the file: remove it once it is closed.
+        if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
         await fsp.rm(file, { force: true });
       }
     }
